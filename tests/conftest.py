@@ -1,0 +1,1 @@
+"""Shared fixtures and the skip rules for tests that need optional tools."""

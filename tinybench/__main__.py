@@ -1,0 +1,3 @@
+from tinybench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Inference backends: each turns a model for a board into C/C++ sources for the harness.
+
+A backend implements firmware/include/tb_backend.h. Backends import their heavy
+dependencies (TVM, TFLM sources) lazily, so listing them is always cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tinybench.boards import Board
+
+
+@dataclass(frozen=True)
+class FirmwareSources:
+    """What a backend adds to the harness firmware."""
+
+    backend: str
+    sources: tuple[Path, ...]
+    include_dirs: tuple[Path, ...] = ()
+    defines: tuple[str, ...] = ()
+    libraries: tuple[Path, ...] = ()  # prebuilt static libraries, linked after the sources
+    cflags: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)  # backend facts for reports (versions…)
+
+
+class Backend(Protocol):
+    name: str
+
+    def missing(self) -> str | None:
+        """Why this backend cannot run on this machine, with what to do; None when it can."""
+
+    def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
+        """Write the engine sources for `model` on `board` under `workdir`."""
