@@ -1,0 +1,47 @@
+"""Where tinybench keeps things, and how it writes them without ever leaving half a file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the cache ($TINYBENCH_CACHE, default ~/.cache/tinybench), created."""
+    root = Path(os.environ.get("TINYBENCH_CACHE") or Path.home() / ".cache" / "tinybench")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def repo_root() -> Path:
+    """The source checkout tinybench runs from (firmware/ and renode/ live there)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write `data` to `path` so that readers see either the old or the whole new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def content_hash(*items: bytes | str | Path) -> str:
+    """A short sha256 over strings, bytes and file contents, for cache keys."""
+    h = hashlib.sha256()
+    for item in items:
+        raw = item.read_bytes() if isinstance(item, Path) else item
+        h.update(raw.encode() if isinstance(raw, str) else raw)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
