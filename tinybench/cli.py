@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from pathlib import Path
 
 from tinybench import __version__
-from tinybench.errors import TinybenchError
+from tinybench.errors import ConfigError, TinybenchError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_boards(commands)
+    _add_deps(commands)
     return parser
 
 
@@ -35,6 +37,40 @@ def _cmd_boards(args: argparse.Namespace) -> int:
         ram_kib = board.ram_size // 1024
         print(f"{board.name:10} {board.core:10} {board.clock_hz // 1_000_000:4} MHz  "
               f"flash {board.flash.size // 1024} KiB  ram {ram_kib} KiB  {board.title}")
+    return 0
+
+
+def _add_deps(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("deps", help="show or fetch the pinned upstream sources (TFLM, CMSIS…)")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("status", help="show which components are present").set_defaults(
+        func=_cmd_deps_status)
+    f = verbs.add_parser("fetch", help="download components into the cache")
+    f.add_argument("names", nargs="*", help="components to fetch (default: all missing)")
+    f.add_argument("--archive", type=Path, help="unpack this local archive instead of downloading")
+    f.add_argument("--no-verify", action="store_true", help="skip the pinned checksum")
+    f.set_defaults(func=_cmd_deps_fetch)
+
+
+def _cmd_deps_status(args: argparse.Namespace) -> int:
+    from tinybench import deps
+
+    for c in deps.components().values():
+        s = deps.status(c)
+        where = f"{s.path}" if s.path else c.how_to_get()
+        print(f"{c.name:12} {c.commit[:12]}  {s.state:8} {where}")
+    return 0
+
+
+def _cmd_deps_fetch(args: argparse.Namespace) -> int:
+    from tinybench import deps
+
+    names = args.names or [c.name for c in deps.components().values()
+                           if deps.status(c).path is None]
+    if args.archive and len(names) != 1:
+        raise ConfigError("--archive needs exactly one component name")
+    for name in names:
+        print(f"{name}: {deps.fetch(name, args.archive, verify=not args.no_verify)}")
     return 0
 
 
