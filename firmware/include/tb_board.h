@@ -1,0 +1,31 @@
+/* What the harness needs from a board and from the startup code.
+ *
+ * tb_board_* and tb_uart_* are implemented once per board (firmware/boards/<board>/board.c);
+ * the stack and cycle-counter helpers by the common startup code (firmware/common/startup.c).
+ */
+#ifndef TB_BOARD_H
+#define TB_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Clocks, caches and the UART (115200 8N1). Called by the startup code before main(). */
+void tb_board_init(void);
+
+/* The core clock the board is actually running at, in Hz. */
+uint32_t tb_board_clock_hz(void);
+
+/* Send one byte; waits for room in the transmitter. */
+void tb_uart_putc(char c);
+
+/* Receive one byte; polls the receive status register until one arrives (no WFI). */
+int tb_uart_getc(void);
+
+/* Bytes of the stack touched since reset (stack painting), and the stack's size. */
+size_t tb_stack_used(void);
+size_t tb_stack_size(void);
+
+/* The DWT cycle counter (enabled by the startup code). */
+#define TB_DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
+
+#endif /* TB_BOARD_H */
