@@ -1,0 +1,173 @@
+"""The TVM backend: compile an int8 .tflite with TVM 0.27 into plain C kernels plus static glue.
+
+Steps: import with the Relax TFLite frontend, rewrite quantized conv/matmul into integer kernels
+(tvm_int8), lower and fuse with the Relax "zero" passes, plan memory statically
+(StaticPlanBlockMemory), build the kernels for a C target, read the plan and kernel calls from
+the lowered main function and emit the glue (tvm_glue). No TVM runtime runs on the device.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tinybench.backends import FirmwareSources
+from tinybench.backends.tvm_glue import Call, Plan, Tensor, align, emit, nbytes, workspace_bytes
+from tinybench.errors import BuildError, ConfigError
+from tinybench.paths import atomic_write, cache_dir, content_hash, repo_root
+
+if TYPE_CHECKING:
+    import tvm
+
+    from tinybench.boards import Board
+
+KERNELS = "tvm_kernels.c"
+GLUE = "tvm_model.c"
+FACTS = "tvm_facts.json"
+_OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
+
+
+def tvm_include_dirs() -> tuple[Path, ...]:
+    """Headers the kernels include (tvm/ffi/c_api.h, c_backend_api.h, dlpack), from the wheels."""
+    import tvm
+    import tvm_ffi
+
+    return (Path(tvm.__file__).parent / "include", Path(tvm_ffi.__file__).parent / "include")
+
+
+def runtime_dir() -> Path:
+    return repo_root() / "firmware" / "backends" / "tvm"
+
+
+class TvmBackend:
+    name = "tvm"
+
+    def missing(self) -> str | None:
+        try:
+            import tflite  # noqa: F401
+            import tvm  # noqa: F401
+            from tvm.relax.frontend.tflite import from_tflite  # noqa: F401
+        except ImportError as error:
+            return f"TVM backend unavailable ({error}): install tinybench[tvm]"
+        return None
+
+    def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
+        import tvm
+
+        here = Path(__file__).parent
+        key = content_hash(model, board.core, tvm.__version__, *(here / s for s in _OWN_SOURCES))
+        cached = cache_dir("tvm", key)
+        if not (cached / FACTS).exists():
+            plan, kernels = lower(model, board.core)
+            atomic_write(cached / KERNELS, kernels)
+            atomic_write(cached / GLUE, emit(plan, kernels))
+            facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
+                     "workspace_bytes": workspace_bytes(kernels), "kernel_calls": len(plan.calls)}
+            atomic_write(cached / FACTS, json.dumps(facts))
+        workdir.mkdir(parents=True, exist_ok=True)
+        for name in (KERNELS, GLUE):
+            shutil.copyfile(cached / name, workdir / name)
+        facts = json.loads((cached / FACTS).read_text())
+        return FirmwareSources(
+            backend=self.name,
+            sources=(workdir / KERNELS, workdir / GLUE, runtime_dir() / "tb_tvm_workspace.c"),
+            include_dirs=(runtime_dir(), *tvm_include_dirs()),
+            extra={k: str(v) for k, v in facts.items()},
+        )
+
+
+def lower(model: Path, mcpu: str) -> tuple[Plan, str]:
+    """The memory plan and the kernels' C source for `model` on a core named `mcpu`."""
+    import tflite
+    import tvm
+    from tvm import relax
+    from tvm.relax.frontend.tflite import from_tflite
+
+    from tinybench.backends.tvm_int8 import integer_kernels
+
+    try:
+        mod = from_tflite(tflite.Model.GetRootAsModel(model.read_bytes(), 0))
+    except (tvm.error.OpNotImplemented, tvm.error.TVMError, ValueError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ConfigError(f"TVM cannot import {model.name}: {first}") from error
+    t = relax.transform
+    passes = tvm.transform.Sequential([
+        t.LegalizeOps(), t.AnnotateTIROpPattern(), t.FoldConstant(), t.FuseOps(), t.FuseTIR(),
+        t.DeadCodeElimination(), t.ToNonDataflow(), t.RemovePurityChecking(), t.CallTIRRewrite(),
+        t.StaticPlanBlockMemory(), t.AttachGlobalSymbol(),
+    ])
+    mod = passes(integer_kernels(mod))
+    kernels = tvm.IRModule(
+        {gv: f for gv, f in mod.functions.items() if isinstance(f, tvm.tirx.PrimFunc)}
+    )
+    target = tvm.target.Target({"kind": "c", "mcpu": mcpu})
+    with tvm.transform.PassContext(config={"tirx.disable_assert": True}):
+        source = tvm.tirx.build(kernels, target=target).inspect_source()
+    return read_plan(mod["main"]), source
+
+
+def read_plan(main: tvm.relax.Function) -> Plan:
+    """Lay the planned storages out in one arena and list the kernel calls in order."""
+    import tvm
+    from tvm import relax
+
+    from tinybench.backends.tvm_int8 import op_name
+
+    tensors: list[Tensor] = []
+    constants: list[bytes] = []
+    calls: list[Call] = []
+    where: dict[relax.Var, int] = {}  # variable → index in tensors
+    storage: dict[relax.Var, int] = {}  # storage variable → arena offset
+    arena = 0
+
+    def add(tensor: Tensor) -> int:
+        tensors.append(tensor)
+        return len(tensors) - 1
+
+    def place(size: int) -> int:
+        nonlocal arena
+        arena += align(size)
+        return arena - align(size)
+
+    def own(shape: tuple[int, ...], dtype: str) -> int:
+        """A tensor with arena space of its own (the input, the output)."""
+        return add(Tensor(shape, dtype, place(nbytes(Tensor(shape, dtype)))))
+
+    def operand(arg: relax.Expr) -> int:
+        if isinstance(arg, tvm.ir.expr.GenericConst):
+            value = arg.value.numpy()
+            constants.append(value.tobytes())
+            return add(Tensor(value.shape, str(value.dtype), const=len(constants) - 1))
+        if isinstance(arg, relax.Var) and arg in where:
+            return where[arg]
+        raise BuildError(f"the TVM plan passes an unsupported argument to a kernel: {arg}")
+
+    (param,) = main.params
+    where[param] = own(tuple(int(d) for d in param.ty.shape), str(param.ty.dtype))
+    for block in main.body.blocks:
+        for binding in block.bindings:
+            var, value = binding.var, binding.value
+            op = op_name(value)
+            if op == "relax.memory.alloc_storage":
+                storage[var] = place(int(value.args[0].values[0]))
+            elif op == "relax.memory.alloc_tensor":
+                shape = tuple(int(d) for d in value.args[2].values)
+                offset = storage[value.args[0]] + int(value.args[1].value)
+                where[var] = add(Tensor(shape, str(value.args[3].value), offset))
+            elif op == "relax.builtin.alloc_tensor":
+                shape = tuple(int(d) for d in value.args[0].values)
+                where[var] = own(shape, str(value.args[1].value))
+            elif op == "relax.reshape":
+                source = tensors[where[value.args[0]]]
+                shape = tuple(int(d) for d in value.args[1].values)
+                where[var] = add(Tensor(shape, source.dtype, source.offset, source.const))
+            elif isinstance(value, relax.Call) and isinstance(value.op, tvm.ir.GlobalVar):
+                calls.append(Call(value.op.name_hint, tuple(operand(a) for a in value.args)))
+            elif isinstance(value, relax.Var):
+                where[var] = where[value]
+            else:
+                raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
+    return Plan(tuple(tensors), tuple(constants), tuple(calls), arena, where[param],
+                operand(main.body.body))
