@@ -1,0 +1,162 @@
+import json
+import multiprocessing
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tinybench.errors import ConfigError
+from tinybench.results import (
+    Memory,
+    OutputCheck,
+    Record,
+    append_records,
+    latest,
+    load_records,
+    parse_record,
+)
+
+GOLDEN = Path(__file__).parent.parent / "data" / "results" / "baseline.jsonl"
+
+
+def _record(**fields) -> Record:
+    base = dict(task="kws01", model_hash="abc", backend="tflm", board="nrf52840",
+                simulator="iss", clock_hz=64_000_000, cycles=6_400_000,
+                memory=Memory(flash_bytes=100_000, ram_bytes=40_000,
+                              flash_components={"model": 54_000}),
+                check=OutputCheck(inputs=5, max_abs_diff=0), tools={"gcc": "12.2.1"})
+    return Record(**{**base, **fields})
+
+
+def test_a_record_survives_a_round_trip_through_json():
+    record = _record(options={"opt": "-O2"}, arena_bytes=22_800, stack_bytes=1_400)
+    assert parse_record(record.to_json(), "here") == record
+
+
+def test_the_golden_file_reads_and_writes_back_byte_for_byte():
+    # Changing a field name or order breaks this: bump SCHEMA_VERSION and keep old files readable.
+    records = load_records(GOLDEN)
+    assert len(records) == 10
+    assert [r.status for r in records].count("failed") == 1
+    assert "".join(r.to_json() + "\n" for r in records) == GOLDEN.read_text()
+
+
+def test_latency_is_cycles_at_the_board_clock():
+    assert _record(cycles=64_000).latency_ms == pytest.approx(1.0)
+    assert _record(cycles=None).latency_ms is None
+
+
+def test_config_hash_follows_configuration_not_measurements():
+    record = _record()
+    assert replace(record, cycles=1, time="2020-01-01T00:00:00Z").config_hash == record.config_hash
+    for changed in (replace(record, tools={"gcc": "13.2.1"}), replace(record, model_hash="def"),
+                    replace(record, options={"opt": "-Os"})):
+        assert changed.config_hash != record.config_hash
+
+
+def test_failure_is_data_with_a_stage_and_a_reason():
+    failed = _record(status="failed", stage="build", reason="gcc failed", cycles=None)
+    assert failed.broken == "failed at build: gcc failed"
+    with pytest.raises(ValueError, match="stage"):
+        _record(status="failed")
+    with pytest.raises(ValueError, match="status"):
+        _record(status="crashed")
+
+
+def test_wrong_outputs_make_a_run_broken():
+    assert _record().broken is None
+    assert "by 2 LSB" in _record(check=OutputCheck(inputs=5, max_abs_diff=2, tolerance=1)).broken
+
+
+def test_latest_keeps_the_newest_record_of_each_key():
+    old, new = _record(time="2026-01-01T00:00:00Z"), _record(time="2026-02-01T00:00:00Z", cycles=1)
+    other = _record(board="stm32f746")
+    assert latest([new, other, old]) == [new, other]
+
+
+@pytest.mark.parametrize("version", [None, 0, 2, "1"])
+def test_unknown_schema_versions_are_refused(version):
+    raw = json.loads(_record().to_json())
+    raw["schema_version"] = version
+    with pytest.raises(ConfigError, match=f"f.jsonl:3: results schema_version {version} "):
+        parse_record(json.dumps(raw), "f.jsonl:3")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{not json", "not a JSON line"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"schema_version": 1, "task": "kws01"}', "not a valid tinybench record"),
+    (_record().to_json().replace('"task"', '"tusk"'), "tusk"),
+])
+def test_malformed_lines_say_where_they_are(line, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        parse_record(line, "runs.jsonl:7")
+    assert str(error.value).startswith("runs.jsonl:7: ")
+
+
+def test_a_folder_reads_every_jsonl_file_and_nothing_is_an_error(tmp_path):
+    append_records(tmp_path / "a.jsonl", [_record()])
+    append_records(tmp_path / "b.jsonl", [_record(board="stm32f746")])
+    assert [r.board for r in load_records(tmp_path)] == ["nrf52840", "stm32f746"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="holds no results"):
+        load_records(tmp_path / "empty")
+    with pytest.raises(ConfigError, match="no results at"):
+        load_records(tmp_path / "missing.jsonl")
+
+
+def test_append_keeps_earlier_records_and_mends_a_missing_newline(tmp_path):
+    store = tmp_path / "runs.jsonl"
+    store.write_text(_record().to_json())  # written by hand, no final newline
+    append_records(store, [_record(board="stm32f746")])
+    assert [r.board for r in load_records(store)] == ["nrf52840", "stm32f746"]
+
+
+def _append_many(store: Path, writer: int, count: int) -> None:
+    for i in range(count):
+        append_records(store, [_record(task=f"w{writer}", cycles=i)])
+
+
+def test_concurrent_writers_lose_no_record(tmp_path):
+    store = tmp_path / "runs.jsonl"
+    writers = [multiprocessing.Process(target=_append_many, args=(store, w, 40)) for w in range(3)]
+    for p in writers:
+        p.start()
+    for p in writers:
+        p.join()
+    records = load_records(store)
+    for w in range(3):
+        assert sorted(r.cycles for r in records if r.task == f"w{w}") == list(range(40))
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from tinybench.results import Record, append_records
+i = 0
+while True:
+    append_records(Path(sys.argv[1]), [Record(task="t", model_hash="", backend="b", board="x",
+                                              simulator="s", clock_hz=1, cycles=i)])
+    i += 1
+"""
+
+
+def test_a_killed_writer_leaves_earlier_records_intact(tmp_path):
+    store = tmp_path / "runs.jsonl"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, store])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+            not store.exists() or store.read_text().count("\n") < 50
+        ):
+            time.sleep(0.01)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    cycles = [r.cycles for r in load_records(tmp_path)]  # every line parses
+    assert len(cycles) >= 50
+    assert cycles == list(range(len(cycles)))

@@ -1,0 +1,244 @@
+"""Benchmark results: one frozen record per run, kept as JSON Lines with a schema version.
+
+A record says what ran (task, model, backend, board, simulator, tool versions, options), what it
+measured (cycles, instructions, memory, arena, stack, output check) or where it failed (stage and
+reason: failure is data, not an exception). `append_records` adds records to a `.jsonl` file so
+that concurrent writers lose nothing and a killed writer leaves the earlier records intact;
+`load_records` reads a file or every `.jsonl` file of a folder and refuses unknown schema versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from tinybench.errors import ConfigError
+from tinybench.paths import atomic_write, content_hash
+
+SCHEMA_VERSION = 1
+
+# The numbers a run yields, with their unit; reports and regression thresholds use these names.
+METRICS: dict[str, str] = {
+    "cycles": "cycles",
+    "instructions": "instructions",
+    "latency_ms": "ms",
+    "flash_bytes": "B",
+    "ram_bytes": "B",
+    "arena_bytes": "B",
+    "stack_bytes": "B",
+}
+
+Key = tuple[str, str, str, str]  # (task, backend, board, simulator): what a run is compared by
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory:
+    """Flash and RAM of the firmware ELF, in bytes: totals and splits by section and component.
+
+    Flash counts what is programmed (vector table, code, read-only data, .data's initial values);
+    RAM counts what is reserved at link time (.data, .bss with the arena, heap, stack), so it is
+    the RAM the board must have. Components are e.g. model, engine, kernels, harness, libc.
+    """
+
+    flash_bytes: int
+    ram_bytes: int
+    flash_sections: dict[str, int] = field(default_factory=dict)
+    ram_sections: dict[str, int] = field(default_factory=dict)
+    flash_components: dict[str, int] = field(default_factory=dict)
+    ram_components: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputCheck:
+    """How the device outputs compared with the host reference, in int8 steps (LSB)."""
+
+    inputs: int  # how many inputs were run on both
+    max_abs_diff: int  # the largest |device - reference| over every output value
+    tolerance: int = 0  # the largest difference accepted; 0 means bit-exact
+
+    @property
+    def passed(self) -> bool:
+        return self.max_abs_diff <= self.tolerance
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """One benchmark run. Only the identity fields and the board clock are required.
+
+    A failed run has status "failed", the `stage` it stopped in (convert, build, simulate,
+    analyze…) and a one-line `reason`; the fields it did not reach stay None. `tools` holds the
+    versions of everything that shapes the figures (compiler, engine, cycle model…) and `options`
+    the knobs given to the run (optimisation level, arena margin…): with the model hash they make
+    the `config_hash`, and runs whose config_hash differs are not compared with each other.
+    """
+
+    task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01) or the stem of a .tflite file
+    model_hash: str  # content hash of the .tflite that ran ("" if it was never produced)
+    backend: str  # tvm, tflm, cmsis-nn…
+    board: str  # a name from boards.toml
+    simulator: str  # iss, renode…
+    clock_hz: int  # the board clock the latency is computed at
+    status: Literal["ok", "failed"] = "ok"
+    stage: str | None = None
+    reason: str | None = None
+    cycles: int | None = None  # per inference, from the cycle model
+    instructions: int | None = None  # per inference
+    memory: Memory | None = None
+    arena_bytes: int | None = None  # tensor arena the engine used
+    stack_bytes: int | None = None  # stack high-water mark
+    check: OutputCheck | None = None
+    tools: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    commit: str | None = None  # the tinybench checkout's git sha, "+dirty" when modified
+    time: str = field(default_factory=_now)  # when the run finished, ISO 8601 UTC
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise ValueError(f"status must be 'ok' or 'failed', not {self.status!r}")
+        if self.status == "failed" and not (self.stage and self.reason):
+            raise ValueError("a failed record needs the stage it failed in and a reason")
+
+    @property
+    def key(self) -> Key:
+        return (self.task, self.backend, self.board, self.simulator)
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Milliseconds per inference at the board clock."""
+        return None if self.cycles is None else self.cycles * 1000 / self.clock_hz
+
+    @property
+    def config_hash(self) -> str:
+        """A hash of everything besides the code under test that shapes the figures."""
+        config = {
+            "key": self.key,
+            "model_hash": self.model_hash,
+            "clock_hz": self.clock_hz,
+            "tools": self.tools,
+            "options": self.options,
+        }
+        return content_hash(json.dumps(config, sort_keys=True))
+
+    @property
+    def broken(self) -> str | None:
+        """Why this run's figures cannot be trusted (failed, or wrong outputs); None if they can."""
+        if self.status == "failed":
+            return f"failed at {self.stage}: {self.reason}"
+        if self.check is not None and not self.check.passed:
+            return (f"outputs differ from the reference by {self.check.max_abs_diff} LSB "
+                    f"(tolerance {self.check.tolerance})")
+        return None
+
+    def metrics(self) -> dict[str, float | None]:
+        """The values of every metric in METRICS (None where not measured)."""
+        memory = self.memory
+        return {
+            "cycles": self.cycles,
+            "instructions": self.instructions,
+            "latency_ms": self.latency_ms,
+            "flash_bytes": memory.flash_bytes if memory else None,
+            "ram_bytes": memory.ram_bytes if memory else None,
+            "arena_bytes": self.arena_bytes,
+            "stack_bytes": self.stack_bytes,
+        }
+
+    def to_json(self) -> str:
+        """One JSON line, schema version first."""
+        return json.dumps({"schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)})
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Record:
+        """Build a record from a parsed JSON line of the current schema version."""
+        raw = dict(raw)
+        if raw.get("memory") is not None:
+            raw["memory"] = Memory(**raw["memory"])
+        if raw.get("check") is not None:
+            raw["check"] = OutputCheck(**raw["check"])
+        return cls(**raw)
+
+
+def latest(records: Iterable[Record]) -> list[Record]:
+    """The newest record of each key (ties go to the later one), sorted by key."""
+    newest: dict[Key, Record] = {}
+    for record in records:
+        if record.key not in newest or record.time >= newest[record.key].time:
+            newest[record.key] = record
+    return [newest[key] for key in sorted(newest)]
+
+
+def parse_record(line: str, where: str) -> Record:
+    """Parse one JSON line; `where` (file:line) goes into the error message."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{where}: not a JSON line ({error.msg}); is this a results file?"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a JSON object per line; is this a results file?")
+    version = raw.pop("schema_version", None)
+    if version != SCHEMA_VERSION:
+        raise ConfigError(
+            f"{where}: results schema_version {version} is not readable by this tinybench "
+            f"(it reads {SCHEMA_VERSION}); use the tinybench version that wrote it"
+        )
+    try:
+        return Record.from_dict(raw)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: not a valid tinybench record: {error}") from None
+
+
+def load_records(path: Path) -> list[Record]:
+    """Every record of a `.jsonl` file, or of all `.jsonl` files in a folder, in file order.
+
+    Finding none is an error: a report or a gate on nothing would pass silently.
+    """
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise ConfigError(f"no results at {path}; give a .jsonl file or a folder of them")
+    records = [
+        parse_record(line, f"{file}:{number}")
+        for file in files
+        for number, line in enumerate(file.read_text().splitlines(), start=1)
+        if line.strip()
+    ]
+    if not records:
+        raise ConfigError(f"{path} holds no results; run the benchmarks first")
+    return records
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (flock on the directory itself: no lock files)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def append_records(path: Path, records: Iterable[Record]) -> None:
+    """Add records to a `.jsonl` file: a locked read, then an atomic rewrite with them appended."""
+    lines = "".join(record.to_json() + "\n" for record in records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent):
+        old = path.read_text() if path.exists() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        atomic_write(path, old + lines)
