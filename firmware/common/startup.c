@@ -73,11 +73,6 @@ size_t tb_stack_used(void)
     return (size_t)((const char *)__stack_top - (const char *)p);
 }
 
-size_t tb_stack_size(void)
-{
-    return (size_t)((const char *)__stack_top - (const char *)__stack_bottom);
-}
-
 static void enable_cycle_counter(void)
 {
     DEMCR |= 1u << 24; /* TRCENA */

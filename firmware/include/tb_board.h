@@ -21,9 +21,8 @@ void tb_uart_putc(char c);
 /* Receive one byte; polls the receive status register until one arrives (no WFI). */
 int tb_uart_getc(void);
 
-/* Bytes of the stack touched since reset (stack painting), and the stack's size. */
+/* Bytes of the stack touched since reset (found by stack painting). */
 size_t tb_stack_used(void);
-size_t tb_stack_size(void);
 
 /* The DWT cycle counter (enabled by the startup code). */
 #define TB_DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)

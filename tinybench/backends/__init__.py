@@ -23,8 +23,14 @@ class FirmwareSources:
     include_dirs: tuple[Path, ...] = ()
     defines: tuple[str, ...] = ()
     libraries: tuple[Path, ...] = ()  # prebuilt static libraries, linked after the sources
-    cflags: tuple[str, ...] = ()
+    cflags: tuple[str, ...] = ()  # for the backend's own sources only
     extra: dict[str, str] = field(default_factory=dict)  # backend facts for reports (versions…)
+    # Memory-report component of each source or library member, by fnmatch pattern on the
+    # source path or on "libname.a(member.o)", first match wins; e.g. {"*/model_data.cc":
+    # "model", "libtflm.a(*kernels*)": "kernels"}. Unmatched backend code is "engine".
+    components: dict[str, str] = field(default_factory=dict)
+    stack_size: int = 0x2000  # bytes reserved for the stack (the harness's 8 KiB default)
+    heap_size: int = 0  # bytes for malloc; engines that never allocate need none
 
 
 class Backend(Protocol):

@@ -6,7 +6,7 @@
 
 #define TB_MINIMAL_INPUTS 64
 #define TB_MINIMAL_OUTPUTS 10
-#define TB_MINIMAL_SHIFT 7 /* output = round(accumulator / 2^7), saturated to int8 */
+#define TB_MINIMAL_SHIFT 9 /* output = round(accumulator / 2^9), saturated to int8 */
 
 extern const int8_t tb_minimal_weights[TB_MINIMAL_OUTPUTS][TB_MINIMAL_INPUTS];
 extern const int32_t tb_minimal_bias[TB_MINIMAL_OUTPUTS];

@@ -1,0 +1,1 @@
+"""The analysis stage: what a built firmware costs (memory) and where its time goes."""

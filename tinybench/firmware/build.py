@@ -1,0 +1,209 @@
+"""Compile the harness firmware with a backend's sources into an ELF for a board.
+
+Each configuration (board, optimisation, flags, file lists) gets its own build folder under
+cache_dir("builds"). Inside it every object remembers a stamp (its command line and the
+contents of its source and every header gcc reported as a dependency), so an unchanged
+build compiles and links nothing, and an edited header recompiles exactly its users.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+
+from tinybench import _cmd
+from tinybench.backends import FirmwareSources
+from tinybench.boards import Board
+from tinybench.errors import BuildError
+from tinybench.paths import atomic_write, cache_dir, content_hash, repo_root
+from tinybench.toolchain import Toolchain, find_toolchain
+
+FIRMWARE = repo_root() / "firmware"
+HARNESS_SOURCES = (
+    FIRMWARE / "common" / "startup.c",
+    FIRMWARE / "harness" / "harness.c",
+    FIRMWARE / "harness" / "th_port.c",
+)
+COMMON_CFLAGS = ("-g", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra")
+LANGUAGE_FLAGS = {
+    ".c": ("-std=c11",),
+    ".cc": ("-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics",
+            "-fno-use-cxa-atexit"),
+}
+LANGUAGE_FLAGS[".cpp"] = LANGUAGE_FLAGS[".cc"]
+LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
+_OVERFLOW = re.compile(r"region `(FLASH|RAM)' overflowed by (\d+) bytes")
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """A linked firmware image and where it came from."""
+
+    elf: Path
+    map: Path  # GNU ld map: which object every input section came from
+    board: Board
+    sources: FirmwareSources
+    key: str  # identifies the exact inputs (commands and file contents) of this image
+    compiled: tuple[Path, ...] = ()  # sources compiled by the call that returned this
+    linked: bool = False  # whether that call had to link
+
+
+@dataclass(frozen=True)
+class _Unit:
+    source: Path
+    obj: Path
+    command: tuple[str, ...]
+
+    @property
+    def depfile(self) -> Path:
+        return self.obj.with_suffix(".d")
+
+    @property
+    def stampfile(self) -> Path:
+        return self.obj.with_suffix(".stamp")
+
+
+def build_firmware(
+    sources: FirmwareSources, board: Board, opt: str = "-O2", jobs: int | None = None
+) -> Firmware:
+    """Build (or reuse) the harness with `sources` for `board`; raises BuildError or FitError."""
+    toolchain = find_toolchain()
+    if not (board_dir(board) / "memory.ld").is_file():
+        raise BuildError(f"no board support for '{board.name}': add {board_dir(board)}/memory.ld")
+    for path in (*sources.sources, *sources.libraries):
+        if not path.is_file():
+            raise BuildError(f"{sources.backend}: {path} does not exist; regenerate the sources")
+
+    config = (toolchain.version, board.name, opt, repr(sources), str(FIRMWARE))
+    build_dir = cache_dir("builds", f"{board.name}-{sources.backend}-{content_hash(*config)}")
+    with _locked(build_dir):
+        units = _units(sources, board, opt, toolchain, build_dir)
+        stale = [u for u in units if not _fresh(u)]
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            list(pool.map(lambda u: _compile(u, build_dir), stale))
+        return _link(sources, board, opt, toolchain, build_dir, units, compiled=stale)
+
+
+def _units(
+    sources: FirmwareSources, board: Board, opt: str, toolchain: Toolchain, build_dir: Path
+) -> list[_Unit]:
+    flags = [
+        *board.cflags, opt, *COMMON_CFLAGS, f"-DTB_CLOCK_HZ={board.clock_hz}u",
+        *(f"-D{d}" for d in sources.defines),
+        *(f"-I{d}" for d in (FIRMWARE / "include", *sources.include_dirs)),
+    ]
+    board_sources = sorted(board_dir(board).glob("*.c"))
+    harness = [(s, "harness", ()) for s in (*HARNESS_SOURCES, *board_sources)]
+    backend = [(s, _component(s, sources), sources.cflags) for s in sources.sources]
+    units = []
+    for source, component, extra in (*harness, *backend):
+        language = LANGUAGE_FLAGS.get(source.suffix)
+        if language is None:
+            raise BuildError(f"{source}: unknown source type (expected .c, .cc or .cpp)")
+        compiler = toolchain.gcc if source.suffix == ".c" else toolchain.gxx
+        obj = build_dir / "obj" / component / f"{source.stem}-{content_hash(str(source))[:8]}.o"
+        command = (str(compiler), *flags, *language, *extra, "-c", str(source), "-o", str(obj))
+        units.append(_Unit(source, obj, command))
+    return units
+
+
+def board_dir(board: Board) -> Path:
+    """The board support folder (board.c, memory.ld) of `board`."""
+    return FIRMWARE / "boards" / board.name
+
+
+def _component(source: Path, sources: FirmwareSources) -> str:
+    return next((c for p, c in sources.components.items() if fnmatch(str(source), p)), "engine")
+
+
+def _compile(unit: _Unit, build_dir: Path) -> None:
+    unit.stampfile.unlink(missing_ok=True)
+    unit.obj.parent.mkdir(parents=True, exist_ok=True)
+    _cmd.run([*unit.command, "-MMD", "-MF", unit.depfile], log=build_dir / "build.log")
+    atomic_write(unit.stampfile, _stamp(unit) or "")
+
+
+def _fresh(unit: _Unit) -> bool:
+    stamp = _stamp(unit)
+    return stamp is not None and stamp == _read(unit.stampfile) and unit.obj.is_file()
+
+
+def _stamp(unit: _Unit) -> str | None:
+    """Hash of the command and every file the object depends on; None if unknown or gone."""
+    if not unit.depfile.is_file():
+        return None
+    text = unit.depfile.read_text().replace("\\\n", " ")
+    _, _, prerequisites = text.partition(": ")
+    deps = [Path(p.replace("\\ ", " ")) for p in re.split(r"(?<!\\)\s+", prerequisites) if p]
+    try:
+        return content_hash(shlex.join(unit.command), *deps)
+    except FileNotFoundError:
+        return None
+
+
+def _link(
+    sources: FirmwareSources,
+    board: Board,
+    opt: str,
+    toolchain: Toolchain,
+    build_dir: Path,
+    units: list[_Unit],
+    compiled: list[_Unit],
+) -> Firmware:
+    elf, map_file = build_dir / "firmware.elf", build_dir / "firmware.map"
+    cpp = any(u.source.suffix != ".c" for u in units) or bool(sources.libraries)
+    command = [
+        str(toolchain.gxx if cpp else toolchain.gcc), *board.cflags, opt, *LINK_FLAGS,
+        f"-Wl,--defsym=__stack_size={sources.stack_size}",
+        f"-Wl,--defsym=__heap_size={sources.heap_size}",
+        f"-L{FIRMWARE / 'common'}", "-T", str(board_dir(board) / "memory.ld"),
+        *(str(u.obj) for u in units), *(str(lib) for lib in sources.libraries),
+    ]
+    scripts = (board_dir(board) / "memory.ld", FIRMWARE / "common" / "sections.ld")
+    key = content_hash(shlex.join(command), *(_read(u.stampfile) for u in units),
+                       *sources.libraries, *scripts)
+    linked = _read(build_dir / "link.stamp") != key or not elf.is_file()
+    if linked:
+        (build_dir / "link.stamp").unlink(missing_ok=True)
+        tmp_elf, tmp_map = elf.with_suffix(".elf.tmp"), map_file.with_suffix(".map.tmp")
+        try:
+            _cmd.run([*command, f"-Wl,-Map={tmp_map}", "-o", tmp_elf],
+                     log=build_dir / "build.log")
+        except BuildError as error:
+            _raise_if_overflow(str(error), board)
+            raise
+        os.replace(tmp_map, map_file)
+        os.replace(tmp_elf, elf)
+        atomic_write(build_dir / "link.stamp", key)
+    return Firmware(elf=elf, map=map_file, board=board, sources=sources, key=key,
+                    compiled=tuple(u.source for u in compiled), linked=linked)
+
+
+def _raise_if_overflow(log: str, board: Board) -> None:
+    """Turn the linker's region overflow report into the fit check's FitError."""
+    from tinybench.analysis.elf import check_fit
+
+    overflow = {region: int(n) for region, n in _OVERFLOW.findall(log)}
+    if overflow:
+        check_fit(board, flash_bytes=board.flash.size + overflow.get("FLASH", 0),
+                  ram_bytes=board.ram_size + overflow.get("RAM", 0))
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+@contextmanager
+def _locked(build_dir: Path) -> Iterator[None]:
+    """Hold the build folder for this process (another one building it waits)."""
+    with (build_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

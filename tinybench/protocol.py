@@ -1,0 +1,109 @@
+"""The host side of the MLPerf Tiny device-under-test protocol, with tinybench's extensions.
+
+Pure functions shared by the simulators and the real-board runner: `session_commands` /
+`session_script` say what a host sends for one benchmark session, `parse_session` turns
+what the device printed into a `Session`. The dialect is documented in firmware/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tinybench.errors import ConfigError
+
+CHUNK_BYTES = 60  # input bytes per `db` command: "db " + 120 hex digits fits the 128-char line
+_LINE = re.compile(r"^([me])-(.*)$")
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the device reported in one session (None: the device never said)."""
+
+    name: str | None = None  # m-name-dut-[...]
+    model: str | None = None  # m-model-...
+    clock_hz: int | None = None  # m-tb-clock-hz-...: the core clock the firmware set up
+    lap_us: int | None = None  # time of the timed inferences: last m-lap-us minus first
+    cycles: tuple[int, ...] = ()  # m-tb-cycles-[...]: DWT cycles of each timed inference
+    arena_bytes: int | None = None  # m-tb-arena-bytes-...
+    stack_bytes: int | None = None  # m-tb-stack-bytes-...: stack high-water mark since reset
+    outputs: tuple[int, ...] = ()  # m-results-[...]: the raw int8 output tensor
+    errors: tuple[str, ...] = ()  # the text of every e-[...] line, and unreadable replies
+    infer_done: bool = False  # whether an `infer` command completed
+
+
+def session_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
+    """The commands of one session: identify, load the int8 input, infer, read the outputs."""
+    if not input_tensor:
+        raise ConfigError("the input tensor is empty; pass the model's raw int8 input bytes")
+    if runs < 1 or warmups < 0:
+        raise ConfigError(f"infer needs runs >= 1 and warmups >= 0, got {runs} and {warmups}")
+    chunks = (input_tensor[i : i + CHUNK_BYTES] for i in range(0, len(input_tensor), CHUNK_BYTES))
+    return [
+        "name",
+        "profile",
+        f"db load {len(input_tensor)}",
+        *(f"db {chunk.hex()}" for chunk in chunks),
+        f"infer {runs} {warmups}",
+        "results",
+    ]
+
+
+def session_script(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> bytes:
+    """The bytes a host sends for one session, every command terminated by '%'."""
+    return "".join(f"{c}%" for c in session_commands(input_tensor, runs, warmups)).encode()
+
+
+def parse_session(output: bytes | str) -> Session:
+    """Read a device's replies; the last `infer` block gives the timing figures."""
+    text = output.decode("ascii", errors="replace") if isinstance(output, bytes) else output
+    fields: dict[str, object] = {}
+    errors: list[str] = []
+    laps: list[int] = []
+    for line in text.splitlines():
+        match = _LINE.match(line.strip())
+        if match is None:
+            continue
+        kind, body = match.groups()
+        if kind == "e":
+            errors.append(_bracketed(body))
+        elif body.startswith("infer-start-"):
+            laps = []
+            fields["infer_done"] = False
+        elif body == "infer-done":
+            fields["infer_done"] = True
+            fields["lap_us"] = laps[-1] - laps[0] if len(laps) >= 2 else None
+        else:
+            try:
+                _parse_reply(body, fields, laps)
+            except ValueError:
+                errors.append(f"unreadable reply: {line.strip()}")
+    return Session(**fields, errors=tuple(errors))
+
+
+_NUMBERS = {
+    "tb-clock-hz-": "clock_hz",
+    "tb-arena-bytes-": "arena_bytes",
+    "tb-stack-bytes-": "stack_bytes",
+}
+_LISTS = {"tb-cycles-": "cycles", "results-": "outputs"}
+
+
+def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
+    if body.startswith("lap-us-"):
+        laps.append(int(body.removeprefix("lap-us-")))
+    elif body.startswith("name-dut-"):
+        fields["name"] = _bracketed(body.removeprefix("name-dut-"))
+    elif body.startswith("model-"):
+        fields["model"] = body.removeprefix("model-")
+    for prefix, key in _NUMBERS.items():
+        if body.startswith(prefix):
+            fields[key] = int(body.removeprefix(prefix))
+    for prefix, key in _LISTS.items():
+        if body.startswith(prefix):
+            inner = _bracketed(body.removeprefix(prefix))
+            fields[key] = tuple(int(v) for v in inner.split(",") if v.strip())
+
+
+def _bracketed(text: str) -> str:
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
