@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_boards(commands)
     _add_deps(commands)
+    _add_report(commands)
+    _add_compare(commands)
     return parser
 
 
@@ -71,6 +73,57 @@ def _cmd_deps_fetch(args: argparse.Namespace) -> int:
         raise ConfigError("--archive needs exactly one component name")
     for name in names:
         print(f"{name}: {deps.fetch(name, args.archive, verify=not args.no_verify)}")
+    return 0
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    from tinybench.reports import FORMATS
+
+    p = commands.add_parser("report", help="tabulate benchmark results (Markdown, CSV or JSON)")
+    p.add_argument("results", type=Path, metavar="RESULTS",
+                   help="a .jsonl results file or a folder of them")
+    p.add_argument("--format", choices=FORMATS, default="md", help="output format (default: md)")
+    p.add_argument("--chart", type=Path, metavar="PNG",
+                   help="also draw latency against RAM per backend into this PNG file")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from tinybench.reports import render
+    from tinybench.results import load_records
+
+    records = load_records(args.results)
+    print(render(records, args.format), end="")
+    if args.chart:
+        from tinybench.reports.chart import latency_ram_chart
+
+        latency_ram_chart(records, args.chart)
+    return 0
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    from tinybench.reports.thresholds import add_compare_options
+
+    p = commands.add_parser("compare", help="compare results with a baseline; fail on regressions")
+    p.add_argument("results", type=Path, metavar="RESULTS",
+                   help="a .jsonl results file or a folder of them")
+    add_compare_options(p.add_argument)
+    p.set_defaults(func=_cmd_compare)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from tinybench.reports.compare import compare_runs, fail_on_regressions
+    from tinybench.reports.markdown import markdown_comparison
+    from tinybench.reports.thresholds import thresholds_from_options
+    from tinybench.results import load_records
+
+    if args.baseline is None:
+        raise ConfigError("say what to compare with: --baseline FILE (a .jsonl results file)")
+    thresholds = thresholds_from_options(args.fail_on)
+    outcomes = compare_runs(load_records(Path(args.baseline)), load_records(args.results),
+                            thresholds)
+    print(markdown_comparison(outcomes, thresholds), end="")
+    fail_on_regressions(outcomes)
     return 0
 
 

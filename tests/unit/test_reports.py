@@ -1,0 +1,180 @@
+import argparse
+import contextlib
+import io
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tinybench.cli import main
+from tinybench.errors import ConfigError, RegressionFound
+from tinybench.reports import render
+from tinybench.reports.chart import latency_ram_chart
+from tinybench.reports.compare import (
+    check_regressions,
+    compare_runs,
+    fail_on_regressions,
+    versus,
+)
+from tinybench.reports.markdown import markdown_comparison, markdown_report
+from tinybench.reports.table import runs_frame
+from tinybench.reports.thresholds import (
+    Threshold,
+    add_compare_options,
+    parse_threshold,
+    thresholds_from_options,
+)
+from tinybench.results import OutputCheck, Record, load_records
+
+DATA = Path(__file__).parent.parent / "data" / "results"
+DEFAULTS = thresholds_from_options(None)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> list[Record]:
+    return load_records(DATA / "baseline.jsonl")
+
+
+@pytest.fixture(scope="module")
+def current() -> list[Record]:
+    return load_records(DATA / "current.jsonl")
+
+
+def assert_golden(text: str, name: str) -> None:
+    """Compare with tests/data/results/<name>; TINYBENCH_UPDATE_GOLDEN=1 rewrites it instead."""
+    path = DATA / name
+    if os.environ.get("TINYBENCH_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_markdown_report_matches_the_golden_file(baseline):
+    assert_golden(markdown_report(baseline), "report.md")
+
+
+def test_comparison_matches_the_golden_file(baseline, current):
+    assert_golden(markdown_comparison(compare_runs(baseline, current, DEFAULTS), DEFAULTS),
+                  "compare.md")
+
+
+def test_a_multi_line_reason_stays_in_its_table_cell():
+    failed = Record(task="t", model_hash="", backend="b", board="x", simulator="s", clock_hz=1,
+                    status="failed", stage="build", reason="gcc failed:\nerror: a|b " + "x" * 300)
+    runs = markdown_report([failed]).split("## Runs")[1]
+    row = next(line for line in runs.splitlines() if line.startswith("| !"))
+    assert "gcc failed: error: a\\|b xxx" in row
+    assert row.rstrip(" |").endswith("…")
+
+
+def test_the_gate_finds_exactly_the_planted_regressions(baseline, current):
+    found = {(r.key[:3], r.metric) for r in check_regressions(baseline, current, DEFAULTS)}
+    assert found == {
+        (("kws01", "cmsis-nn", "stm32f746"), "cycles"),  # +4.9 %
+        (("kws01", "tflm", "nrf52840"), "flash_bytes"),  # +1,500 B
+        (("kws01", "cmsis-nn", "nrf52840"), "status"),  # outputs now off by 3 LSB
+    }
+
+
+def test_marks_for_every_kind_of_change(baseline, current):
+    marks = {o.key: o.mark for o in compare_runs(baseline, current, DEFAULTS)}
+    assert marks[("kws01", "tvm", "stm32f746", "iss")] == "-"
+    assert marks[("ic01", "tflm", "stm32f746", "iss")] == "x"  # gcc changed
+    assert marks[("ic01", "tflm", "nrf52840", "renode")] == "new"
+    assert marks[("ic01", "tvm", "stm32f746", "iss")] == "missing"
+    assert marks[("ic01", "cmsis-nn", "nrf52840", "iss")] == ""  # fixed
+    assert marks[("kws01", "tflm", "stm32f746", "iss")] == ""  # +0.4 % is within +2 %
+
+
+def _pair(**head_fields) -> tuple[Record, Record]:
+    base = Record(task="kws01", model_hash="m", backend="tflm", board="nrf52840",
+                  simulator="iss", clock_hz=64_000_000, cycles=1_000_000)
+    return base, replace(base, **head_fields)
+
+
+def test_a_changed_configuration_is_not_compared_even_when_much_slower():
+    base, head = _pair(cycles=2_000_000, options={"opt": "-Os"})
+    [outcome] = compare_runs([base], [head], DEFAULTS)
+    assert (outcome.mark, outcome.regressions) == ("x", ())
+    assert outcome.note == "not comparable: option opt (none) → -Os"
+
+
+def test_a_run_that_stays_broken_is_not_a_new_regression():
+    broken = OutputCheck(inputs=5, max_abs_diff=4)
+    base, head = _pair(check=broken)
+    [outcome] = compare_runs([replace(base, check=broken)], [head], DEFAULTS)
+    assert outcome.mark == "!"
+    assert outcome.regressions == ()
+
+
+@pytest.mark.parametrize(("cycles", "verdict"), [
+    (1_020_000, 0), (1_020_001, 1), (980_000, 0), (979_999, -1),
+])
+def test_percent_thresholds_allow_exactly_their_limit(cycles, verdict):
+    base, head = _pair(cycles=cycles)
+    [outcome] = compare_runs([base], [head], DEFAULTS)
+    assert outcome.changes[0].verdict == verdict
+    with pytest.raises(RegressionFound) if verdict > 0 else contextlib.nullcontext():
+        fail_on_regressions([outcome])
+
+
+def test_threshold_syntax():
+    assert parse_threshold("cycles:+2%") == Threshold("cycles", 2.0, percent=True)
+    assert parse_threshold("flash_bytes:1024") == Threshold("flash_bytes", 1024.0, percent=False)
+    assert str(parse_threshold("ram_bytes:+1.5%")) == "ram_bytes:+1.5%"
+    with pytest.raises(ConfigError, match="Did you mean 'flash_bytes'"):
+        parse_threshold("flash:+1%")
+    for bad in ("cycles:-2%", "cycles:+two%", "cycles"):
+        with pytest.raises(ConfigError, match="write the allowed growth"):
+            parse_threshold(bad)
+
+
+def test_a_fail_on_replaces_only_the_default_for_its_metric():
+    chosen = {t.metric: str(t) for t in thresholds_from_options(["cycles:+5%", "stack_bytes:+64"])}
+    assert chosen == {"cycles": "cycles:+5%", "flash_bytes": "flash_bytes:+1024",
+                      "ram_bytes": "ram_bytes:+1024", "stack_bytes": "stack_bytes:+64"}
+
+
+def test_one_option_definition_serves_both_front_ends():
+    parser = argparse.ArgumentParser()
+    add_compare_options(parser.add_argument, prefix="tinybench-")  # as pytest's addoption would
+    args = parser.parse_args(["--tinybench-baseline", "b.jsonl",
+                              "--tinybench-fail-on", "cycles:+1%"])
+    assert (args.tinybench_baseline, args.tinybench_fail_on) == ("b.jsonl", ["cycles:+1%"])
+
+
+def test_backend_speed_ups_are_reference_over_backend(baseline):
+    table = versus(runs_frame(baseline), "backend", "latency_ms", reference="tflm")
+    row = table[(table.task == "kws01") & (table.board == "stm32f746")].iloc[0]
+    assert table.attrs["reference"] == "tflm"
+    assert row["cmsis-nn speed-up"] == pytest.approx(9_210_000 / 3_050_000)
+    assert "tflm speed-up" not in table.columns
+
+
+def test_csv_and_json_hold_one_row_per_key(current):
+    csv = pd.read_csv(io.StringIO(render(current, "csv")))
+    json = pd.read_json(io.StringIO(render(current, "json")))
+    assert len(csv) == len(json) == len({r.key for r in current})
+    assert csv["flash_bytes"].dtype == "int64"
+    assert set(csv.columns) >= {"config_hash", "flash:model", "ram:arena", "broken"}
+
+
+def test_chart_is_a_png_and_needs_something_to_draw(tmp_path, baseline):
+    latency_ram_chart(baseline, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    failed = [r for r in baseline if r.status == "failed"]
+    with pytest.raises(ConfigError, match="no run has both"):
+        latency_ram_chart(failed, tmp_path / "none.png")
+
+
+def test_cli_report_and_compare(tmp_path, capsys):
+    base, head = str(DATA / "baseline.jsonl"), str(DATA / "current.jsonl")
+    assert main(["report", head, "--chart", str(tmp_path / "c.png")]) == 0
+    assert capsys.readouterr().out.startswith("# tinybench results")
+    assert main(["compare", "--baseline", base, base]) == 0
+    assert main(["compare", "--baseline", base, head]) == RegressionFound.exit_code
+    captured = capsys.readouterr()
+    assert "| +  " in captured.out
+    assert captured.err.startswith("tinybench: error: 3 regression(s): ")
+    assert main(["compare", head]) == ConfigError.exit_code

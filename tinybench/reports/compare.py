@@ -1,0 +1,164 @@
+"""Comparisons: backend vs backend, board vs board, and the regression gate (run vs baseline).
+
+The gate joins a run with its baseline by key (task, backend, board, simulator) and marks each key:
+"+" worse beyond a threshold, "-" better beyond it, "" within, "!" broken (failed or wrong
+outputs), "x" not comparable (the configuration changed), "new" or "missing". Thresholds are
+written `metric:+limit` in the metric's unit or in percent (`cycles:+2%`, `flash_bytes:+1024`);
+they are parsed in tinybench.reports.thresholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tinybench.errors import RegressionFound
+from tinybench.reports.table import IDENTITY, format_value
+from tinybench.reports.thresholds import Threshold
+from tinybench.results import Key, Record, latest
+
+
+@dataclass(frozen=True)
+class Regression:
+    key: Key
+    metric: str  # a name from METRICS, or "status" for a run that broke
+    message: str
+
+    def __str__(self) -> str:
+        return f"{'/'.join(self.key)}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Change:
+    metric: str
+    base: float | None
+    head: float | None
+    verdict: int  # as Threshold.verdict; 0 when either value is missing
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.base is None or self.head is None else self.head - self.base
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.delta is None or not self.base else 100 * self.delta / self.base
+
+    def summary(self) -> str:
+        """The new value with its change, e.g. `1,030,000 (+30,000, +3.0 %)`; "—" if unmeasured."""
+        if self.delta is None:
+            return "—"
+        if self.delta == 0:
+            return f"{format_value(self.metric, self.head)} (±0)"
+        percent = "" if self.percent is None else f", {self.percent:+.1f} %"
+        delta = format_value(self.metric, self.delta, signed=True)
+        return f"{format_value(self.metric, self.head)} ({delta}{percent})"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict on one key: its mark, why, the thresholded changes and the regressions."""
+
+    key: Key
+    mark: str
+    note: str
+    changes: tuple[Change, ...] = ()
+    regressions: tuple[Regression, ...] = ()
+
+
+def _config_changes(base: Record, head: Record) -> list[str]:
+    """What differs between the configurations of two runs of the same key, in words."""
+    changes = []
+    if base.model_hash != head.model_hash:
+        changes.append("model changed")
+    if base.clock_hz != head.clock_hz:
+        changes.append(f"clock {base.clock_hz:,} → {head.clock_hz:,} Hz")
+    for kind, old, new in (("tool", base.tools, head.tools),
+                           ("option", base.options, head.options)):
+        for name in sorted(old.keys() | new.keys()):
+            was, now = old.get(name, "(none)"), new.get(name, "(none)")
+            if was != now:
+                changes.append(f"{kind} {name} {was} → {now}")
+    return changes
+
+
+def _change(threshold: Threshold, base: Record, head: Record) -> Change:
+    old, new = base.metrics()[threshold.metric], head.metrics()[threshold.metric]
+    verdict = 0 if old is None or new is None else threshold.verdict(old, new)
+    return Change(threshold.metric, old, new, verdict)
+
+
+def _outcome(
+    key: Key, base: Record | None, head: Record | None, thresholds: tuple[Threshold, ...]
+) -> Outcome:
+    if head is None:
+        return Outcome(key, "missing", "in the baseline only")
+    if base is None:
+        return Outcome(key, "new", head.broken or "not in the baseline")
+    if head.broken:
+        if base.broken:
+            return Outcome(key, "!", f"still broken: {head.broken}")
+        return Outcome(key, "!", head.broken, regressions=(Regression(key, "status", head.broken),))
+    if base.broken:
+        return Outcome(key, "", f"fixed; the baseline {base.broken}")
+    if base.config_hash != head.config_hash:
+        return Outcome(key, "x", "not comparable: " + "; ".join(_config_changes(base, head)))
+    changes = tuple(_change(t, base, head) for t in thresholds)
+    regressions = tuple(
+        Regression(key, c.metric,
+                   f"{c.metric} {format_value(c.metric, c.base)} → {c.summary()}, limit {t}")
+        for c, t in zip(changes, thresholds, strict=True) if c.verdict > 0
+    )
+    mark = "+" if regressions else "-" if any(c.verdict < 0 for c in changes) else ""
+    return Outcome(key, mark, "", changes, regressions)
+
+
+def compare_runs(
+    baseline: Iterable[Record], current: Iterable[Record], thresholds: tuple[Threshold, ...]
+) -> list[Outcome]:
+    """The outcome of every key in either set (the newest record of each key), sorted by key."""
+    base = {r.key: r for r in latest(baseline)}
+    head = {r.key: r for r in latest(current)}
+    return [_outcome(key, base.get(key), head.get(key), thresholds)
+            for key in sorted(base.keys() | head.keys())]
+
+
+def check_regressions(
+    baseline: Iterable[Record], current: Iterable[Record], thresholds: tuple[Threshold, ...]
+) -> list[Regression]:
+    """Every threshold a current run exceeds against its baseline, and every run newly broken."""
+    return _regressions(compare_runs(baseline, current, thresholds))
+
+
+def _regressions(outcomes: list[Outcome]) -> list[Regression]:
+    return [regression for outcome in outcomes for regression in outcome.regressions]
+
+
+def fail_on_regressions(outcomes: list[Outcome]) -> None:
+    """Raise RegressionFound naming every regression among `outcomes`, if there is one."""
+    regressions = _regressions(outcomes)
+    if regressions:
+        raise RegressionFound(f"{len(regressions)} regression(s): "
+                              + "; ".join(map(str, regressions)))
+
+
+def versus(frame: pd.DataFrame, axis: str, metric: str, reference: str | None = None
+           ) -> pd.DataFrame:
+    """`metric` per value of `axis` (e.g. each backend) side by side, plus speed-ups.
+
+    Rows are the other identity columns; only unbroken runs count. Each `<value> speed-up`
+    column is reference / value: above 1 means that value needs less than the reference, which
+    is kept in `attrs["reference"]` (the first value when `reference` did not run).
+    """
+    usable = frame[frame["broken"].isna() & frame[metric].notna()]
+    table = usable.pivot(index=[c for c in IDENTITY if c != axis], columns=axis, values=metric)
+    values = list(table.columns)
+    if reference not in values:
+        reference = values[0] if values else None
+    for value in values:
+        if value != reference:
+            table[f"{value} speed-up"] = table[reference] / table[value]
+    table = table.reset_index().rename_axis(columns=None)
+    table.attrs["reference"] = reference
+    return table

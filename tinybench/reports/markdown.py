@@ -1,0 +1,110 @@
+"""Markdown for people: the results report and the regression gate's explanation table."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from tinybench.reports.compare import Outcome, Threshold, versus
+from tinybench.reports.table import IDENTITY, runs_frame
+from tinybench.results import Record
+
+REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
+MARKS = {
+    "+": "regressed (+)",
+    "-": "improved (-)",
+    "!": "broken (!)",
+    "x": "not comparable (x)",
+    "new": "new",
+    "missing": "missing",
+    "": "unchanged",
+}
+_LEFT = {"", "note", *IDENTITY}  # text columns; the others hold numbers and align right
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """A cell for a Markdown table: no line breaks, pipes escaped, long text cut."""
+    flat = " ".join(text.split())
+    flat = flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat.replace("|", "\\|")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    align = tuple("left" if c in _LEFT else "right" for c in frame.columns)
+    cells = frame.map(lambda v: _one_line(v) if isinstance(v, str) else v)
+    return cells.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def _cells(values: pd.Series, fmt: str) -> list[str]:
+    return ["—" if pd.isna(v) else format(v, fmt) for v in values]
+
+
+def _runs(frame: pd.DataFrame) -> pd.DataFrame:
+    broken = frame["broken"]
+    return pd.DataFrame({
+        "": ["!" if isinstance(b, str) else "" for b in broken],
+        **{c: frame[c] for c in IDENTITY},
+        "cycles": _cells(frame["cycles"], ","),
+        "latency (ms)": _cells(frame["latency_ms"], ",.3f"),
+        "Flash (KiB)": _cells(frame["flash_bytes"] / 1024, ",.1f"),
+        "RAM (KiB)": _cells(frame["ram_bytes"] / 1024, ",.1f"),
+        "arena (KiB)": _cells(frame["arena_bytes"] / 1024, ",.1f"),
+        "stack (B)": _cells(frame["stack_bytes"], ","),
+        "max diff (LSB)": _cells(frame["output_max_diff"], "d"),
+        "note": [b if isinstance(b, str) else "" for b in broken],
+    })
+
+
+def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str:
+    table = versus(frame, axis, "latency_ms", reference)
+    values = [c for c in table.columns if c not in IDENTITY]
+    for c in values:
+        table[c] = _cells(table[c], ".2f" if c.endswith(" speed-up") else ",.3f")
+    return (f"## {axis.capitalize()}s\n\nLatency in ms per inference at the board clock; "
+            f"speed-up = {table.attrs['reference']} latency / latency.\n\n{_table(table)}")
+
+
+def _components(frame: pd.DataFrame, memory: str) -> str | None:
+    columns = [c for c in frame.columns if c.startswith(f"{memory}:")]
+    rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[:0]
+    if rows.empty:
+        return None
+    table = rows[IDENTITY].copy()
+    for c in columns:
+        table[c.partition(":")[2]] = _cells(rows[c] / 1024, ",.1f")
+    title = "Flash" if memory == "flash" else "RAM"
+    return f"## {title} by component (KiB)\n\n{_table(table)}"
+
+
+def markdown_report(records: list[Record]) -> str:
+    """Runs, speed-ups between backends and between boards, and memory by component."""
+    frame = runs_frame(records)
+    failed = int(frame["broken"].notna().sum())
+    sections = [
+        f"# tinybench results\n\n{len(frame)} runs, {failed} broken (!).",
+        f"## Runs\n\n{_table(_runs(frame))}",
+    ]
+    for axis, reference in (("backend", REFERENCE_BACKEND), ("board", None)):
+        if frame[axis].nunique() > 1:
+            sections.append(_versus(frame, axis, reference))
+    sections += filter(None, (_components(frame, "flash"), _components(frame, "ram")))
+    return "\n\n".join(sections) + "\n"
+
+
+def markdown_comparison(outcomes: list[Outcome], thresholds: tuple[Threshold, ...]) -> str:
+    """A summary line, the legend and one row per key with each thresholded metric's change."""
+    counts = Counter(o.mark for o in outcomes)
+    summary = ", ".join(f"{counts[mark]} {label}" for mark, label in MARKS.items() if counts[mark])
+    rows = []
+    for outcome in outcomes:
+        cells = {c.metric: f"**{c.summary()}**" if c.verdict > 0 else c.summary()
+                 for c in outcome.changes}
+        rows.append({"": outcome.mark, **dict(zip(IDENTITY, outcome.key, strict=True)),
+                     **{t.metric: cells.get(t.metric, "") for t in thresholds},
+                     "note": outcome.note})
+    table = pd.DataFrame(rows, columns=["", *IDENTITY, *(t.metric for t in thresholds), "note"])
+    return (f"{len(outcomes)} runs in the baseline or now: {summary or 'nothing'}.\n"
+            f"Thresholds: {', '.join(map(str, thresholds))}. Marks: + worse beyond a threshold, "
+            "- better beyond it, ! broken, x configuration changed.\n\n"
+            f"{_table(table)}\n")
