@@ -59,6 +59,11 @@ class Memory:
     flash_components: dict[str, int] = field(default_factory=dict)
     ram_components: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def from_report(cls, report: object) -> Memory:
+        """Copy these fields from a tinybench.analysis.elf.MemoryReport (other fields ignored)."""
+        return cls(**{f.name: getattr(report, f.name) for f in dataclasses.fields(cls)})
+
 
 @dataclass(frozen=True, kw_only=True)
 class OutputCheck:

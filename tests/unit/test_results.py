@@ -37,6 +37,18 @@ def test_a_record_survives_a_round_trip_through_json():
     assert parse_record(record.to_json(), "here") == record
 
 
+def test_memory_comes_straight_from_the_elf_analysis():
+    from tinybench.analysis.elf import MemoryReport
+
+    report = MemoryReport(board="nrf52840", flash_bytes=10, ram_bytes=20, text_bytes=8,
+                          data_bytes=2, bss_bytes=18, flash_sections={".text": 8},
+                          ram_sections={".bss": 18}, flash_components={"libc": 8},
+                          ram_components={"stack": 16})
+    assert Memory.from_report(report) == Memory(
+        flash_bytes=10, ram_bytes=20, flash_sections={".text": 8}, ram_sections={".bss": 18},
+        flash_components={"libc": 8}, ram_components={"stack": 16})
+
+
 def test_the_golden_file_reads_and_writes_back_byte_for_byte():
     # Changing a field name or order breaks this: bump SCHEMA_VERSION and keep old files readable.
     records = load_records(GOLDEN)
