@@ -6,8 +6,9 @@ from collections import Counter
 
 import pandas as pd
 
-from tinybench.reports.compare import Outcome, Threshold, versus
+from tinybench.reports.compare import Outcome, versus
 from tinybench.reports.table import IDENTITY, runs_frame
+from tinybench.reports.thresholds import Threshold
 from tinybench.results import Record
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
@@ -43,7 +44,7 @@ def _cells(values: pd.Series, fmt: str) -> list[str]:
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     broken = frame["broken"]
     return pd.DataFrame({
-        "": ["!" if isinstance(b, str) else "" for b in broken],
+        "": ["!" if pd.notna(b) else "" for b in broken],
         **{c: frame[c] for c in IDENTITY},
         "cycles": _cells(frame["cycles"], ","),
         "latency (ms)": _cells(frame["latency_ms"], ",.3f"),
@@ -52,7 +53,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
         "arena (KiB)": _cells(frame["arena_bytes"] / 1024, ",.1f"),
         "stack (B)": _cells(frame["stack_bytes"], ","),
         "max diff (LSB)": _cells(frame["output_max_diff"], "d"),
-        "note": [b if isinstance(b, str) else "" for b in broken],
+        "note": broken.fillna(""),
     })
 
 
