@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+
+from tinybench.errors import ConfigError
+from tinybench.protocol import CHUNK_BYTES, Session, parse_session, session_commands, session_script
+
+GOLDEN = Path(__file__).parent.parent / "data" / "protocol" / "minimal_session.txt"
+
+
+def test_commands_load_the_input_in_hex_chunks_then_infer():
+    data = bytes(range(130))
+    commands = session_commands(data, runs=5, warmups=2)
+    assert commands[:3] == ["name", "profile", "db load 130"]
+    chunks = [c.removeprefix("db ") for c in commands[3:-2]]
+    assert [len(c) // 2 for c in chunks] == [CHUNK_BYTES, CHUNK_BYTES, 130 - 2 * CHUNK_BYTES]
+    assert bytes.fromhex("".join(chunks)) == data
+    assert commands[-2:] == ["infer 5 2", "results"]
+
+
+def test_every_command_fits_the_harness_line_and_ends_with_percent():
+    script = session_script(bytes(1000))
+    commands = script.decode().split("%")
+    assert commands[-1] == ""
+    assert max(len(c) for c in commands) <= 128
+
+
+@pytest.mark.parametrize(("data", "runs", "warmups"), [(b"", 1, 0), (b"\1", 0, 0), (b"\1", 1, -1)])
+def test_bad_session_arguments_are_config_errors(data, runs, warmups):
+    with pytest.raises(ConfigError):
+        session_commands(data, runs, warmups)
+
+
+def test_parse_a_recorded_session():
+    session = parse_session(GOLDEN.read_bytes())
+    assert session == Session(
+        name="tinybench-minimal",
+        model="minimal",
+        clock_hz=64_000_000,
+        lap_us=450 - 289,
+        cycles=(3356, 3356, 3356),
+        arena_bytes=74,
+        stack_bytes=528,
+        outputs=(127, -50, -128, 127, 127, 127, 127, -63, 127, 99),
+        errors=("Unknown command: bogus",),
+        infer_done=True,
+    )
+
+
+def test_a_failed_inference_leaves_no_timing():
+    session = parse_session(
+        "m-infer-start-1\r\nm-lap-us-5\r\ne-[tb_backend_invoke failed: 3]\r\nm-ready\r\n"
+    )
+    assert not session.infer_done
+    assert session.lap_us is None
+    assert session.errors == ("tb_backend_invoke failed: 3",)
+
+
+def test_only_the_last_infer_block_counts():
+    text = (
+        "m-infer-start-1\nm-lap-us-10\nm-lap-us-30\nm-tb-cycles-[20]\nm-infer-done\n"
+        "m-lap-us-99\n"  # a timestamp command between the two blocks
+        "m-infer-start-1\nm-lap-us-100\nm-lap-us-107\nm-tb-cycles-[7]\nm-infer-done\n"
+    )
+    session = parse_session(text)
+    assert (session.lap_us, session.cycles) == (7, (7,))
+
+
+def test_garbled_replies_become_errors_not_exceptions():
+    session = parse_session(b"m-tb-arena-bytes-12x\r\nm-results-[1,\xff]\r\nnoise\r\n")
+    assert session.arena_bytes is None
+    assert len(session.errors) == 2
+    assert session.errors[0] == "unreadable reply: m-tb-arena-bytes-12x"
