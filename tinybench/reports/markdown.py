@@ -72,7 +72,7 @@ def _components(frame: pd.DataFrame, memory: str) -> str | None:
     if rows.empty:
         return None
     table = rows[IDENTITY].copy()
-    for c in columns:
+    for c in sorted(columns, key=lambda c: -rows[c].sum()):  # the biggest component first
         table[c.partition(":")[2]] = _cells(rows[c] / 1024, ",.1f")
     title = "Flash" if memory == "flash" else "RAM"
     return f"## {title} by component (KiB)\n\n{_table(table)}"
