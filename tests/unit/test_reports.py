@@ -125,7 +125,8 @@ def test_threshold_syntax():
     assert str(parse_threshold("ram_bytes:+1.5%")) == "ram_bytes:+1.5%"
     with pytest.raises(ConfigError, match="Did you mean 'flash_bytes'"):
         parse_threshold("flash:+1%")
-    for bad in ("cycles:-2%", "cycles:+two%", "cycles"):
+    assert parse_threshold("cycles:+2 %") == Threshold("cycles", 2.0, percent=True)
+    for bad in ("cycles:-2%", "cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
         with pytest.raises(ConfigError, match="write the allowed growth"):
             parse_threshold(bad)
 

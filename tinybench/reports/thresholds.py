@@ -8,12 +8,14 @@ options costs nothing.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tinybench.errors import ConfigError
 from tinybench.results import METRICS
 
+_LIMIT = re.compile(r"\+?(\d+(?:\.\d+)?)(%?)")  # a growth: a plain number, maybe percent
 DEFAULT_THRESHOLDS = ("cycles:+2%", "flash_bytes:+1024", "ram_bytes:+1024")
 
 
@@ -42,15 +44,11 @@ def parse_threshold(text: str) -> Threshold:
         hint = difflib.get_close_matches(metric, METRICS, n=1)
         more = f" Did you mean '{hint[0]}'?" if hint else f" Known: {', '.join(METRICS)}."
         raise ConfigError(f"--fail-on {text}: unknown metric '{metric}'.{more}")
-    number = limit.removeprefix("+").removesuffix("%")
-    try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    if value < 0:
+    match = _LIMIT.fullmatch(limit.replace(" ", ""))
+    if match is None:
         raise ConfigError(f"--fail-on {text}: write the allowed growth like cycles:+2% or "
                           "flash_bytes:+1024")
-    return Threshold(metric, value, limit.endswith("%"))
+    return Threshold(metric, float(match[1]), percent=bool(match[2]))
 
 
 def thresholds_from_options(values: Iterable[str] | None) -> tuple[Threshold, ...]:
