@@ -165,7 +165,7 @@ def _link(
         f"-Wl,--defsym=__stack_size={sources.stack_size}",
         f"-Wl,--defsym=__heap_size={sources.heap_size}",
         f"-L{FIRMWARE / 'common'}", "-T", str(board_dir(board) / "memory.ld"),
-        *(str(u.obj) for u in units), *(str(lib) for lib in sources.libraries),
+        *(str(u.obj) for u in units), *(str(lib) for lib in sources.libraries), "-lm",
     ]
     scripts = (board_dir(board) / "memory.ld", FIRMWARE / "common" / "sections.ld")
     key = content_hash(shlex.join(command), *(_read(u.stampfile) for u in units),
