@@ -8,6 +8,7 @@ the lowered main function and emit the glue (tvm_glue). No TVM runtime runs on t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -27,6 +28,8 @@ KERNELS = "tvm_kernels.c"
 GLUE = "tvm_model.c"
 FACTS = "tvm_facts.json"
 _OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
+_OPAQUE = 8  # TVM's OpPatternKind kOpaque: never fused with neighbours
+_DATA_PAR = 0  # IterVar kind of a spatial (data-parallel) axis
 
 
 def tvm_include_dirs() -> tuple[Path, ...]:
@@ -43,6 +46,7 @@ def runtime_dir() -> Path:
 
 class TvmBackend:
     name = "tvm"
+    output_tolerance = 1  # float kernels between (de)quantize round differently by one step
 
     def missing(self) -> str | None:
         try:
@@ -93,19 +97,68 @@ def lower(model: Path, mcpu: str) -> tuple[Plan, str]:
         first = str(error).strip().splitlines()[0]
         raise ConfigError(f"TVM cannot import {model.name}: {first}") from error
     t = relax.transform
-    passes = tvm.transform.Sequential([
-        t.LegalizeOps(), t.AnnotateTIROpPattern(), t.FoldConstant(), t.FuseOps(), t.FuseTIR(),
-        t.DeadCodeElimination(), t.ToNonDataflow(), t.RemovePurityChecking(), t.CallTIRRewrite(),
-        t.StaticPlanBlockMemory(), t.AttachGlobalSymbol(),
+    legalize = tvm.transform.Sequential([t.LegalizeOps(), t.AnnotateTIROpPattern()])
+    plan = tvm.transform.Sequential([
+        t.FoldConstant(), t.FuseOps(), t.FuseTIR(), t.DeadCodeElimination(), t.ToNonDataflow(),
+        t.RemovePurityChecking(), t.CallTIRRewrite(), t.StaticPlanBlockMemory(),
+        t.AttachGlobalSymbol(),
     ])
-    mod = passes(integer_kernels(mod))
-    kernels = tvm.IRModule(
-        {gv: f for gv, f in mod.functions.items() if isinstance(f, tvm.tirx.PrimFunc)}
-    )
+    mod = plan(_pads_apart(legalize(integer_kernels(mod))))
+    kernels = tvm.IRModule({
+        gv: _schedule(f) for gv, f in mod.functions.items() if isinstance(f, tvm.tirx.PrimFunc)
+    })
     target = tvm.target.Target({"kind": "c", "mcpu": mcpu})
     with tvm.transform.PassContext(config={"tirx.disable_assert": True}):
         source = tvm.tirx.build(kernels, target=target).inspect_source()
     return read_plan(mod["main"]), source
+
+
+def _pads_apart(mod: tvm.IRModule) -> tvm.IRModule:
+    """Keep pad kernels out of fusion.
+
+    Fused behind a conv, a pad writes a larger domain than the conv computes, and scheduling
+    the fused epilogue into the conv's loops would drop the border it fills.
+    """
+    for gv, func in mod.functions.items():
+        if gv.name_hint.startswith("pad") and "op_pattern" in func.attrs:
+            mod[gv] = func.with_attr("op_pattern", _OPAQUE)
+    return mod
+
+
+def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
+    """Compute each kernel element by element instead of stage by stage.
+
+    Unscheduled, every stage of a fused kernel (pad copy, int32 accumulator, float epilogue)
+    is a full-size workspace buffer. Inlining the injective stages and computing the epilogue
+    inside the reduction's spatial loops leaves one scalar accumulator.
+    """
+    from tvm import s_tir
+
+    sch = s_tir.Schedule(func)
+    root = sch.get_sblock("root")
+
+    def attempt(primitive, *args) -> None:
+        with contextlib.suppress(s_tir.schedule.ScheduleError):
+            primitive(*args)
+
+    for block in sch.get_child_blocks(root):
+        attempt(sch.compute_inline, block)
+    for block in reversed(sch.get_child_blocks(root)):
+        attempt(sch.reverse_compute_inline, block)
+    for block in sch.get_child_blocks(root):
+        spatial = [iv.iter_type == _DATA_PAR for iv in sch.get(block).iter_vars]
+        if all(spatial) or not spatial[0]:
+            continue
+        loop = sch.get_loops(block)[spatial.index(False) - 1]
+        shape = _written_shape(sch.get(block))
+        for consumer in sch.get_consumers(block):
+            if _written_shape(sch.get(consumer)) == shape:
+                attempt(sch.reverse_compute_at, consumer, loop)
+    return sch.mod["main"]
+
+
+def _written_shape(block) -> list[int]:
+    return [int(d) for d in block.writes[0].source.shape]
 
 
 def read_plan(main: tvm.relax.Function) -> Plan:

@@ -110,7 +110,11 @@ class _Rewriter(relax.PyExprMutator):
 
     def visit_call_(self, call: relax.Call) -> relax.Expr:
         call = self.visit_expr_post_order(call)
-        rewrites = {"relax.nn.conv2d": self._conv2d, "relax.matmul": self._matmul}
+        rewrites = {
+            "relax.nn.conv2d": self._conv2d,
+            "relax.matmul": self._matmul,
+            "relax.nn.avg_pool2d": self._avg_pool2d,
+        }
         rewrite = rewrites.get(op_name(call))
         new = rewrite(call) if rewrite else None
         return call if new is None else new
@@ -151,6 +155,23 @@ class _Rewriter(relax.PyExprMutator):
         x, sx, zx = activation
         acc = R.matmul(x, relax.const(w), out_dtype="int32")
         return _requantize(acc, zx * w.astype(np.int32).sum(axis=0), sx * sw)
+
+
+    def _avg_pool2d(self, call: relax.Call) -> relax.Expr | None:
+        """Average int8 values in float and round to nearest, as TFLite does.
+
+        The frontend averages in int32, whose division truncates: a bias of up to -1 LSB in
+        every pooled value, which the dense layer after the pool multiplies.
+        """
+        producer = self._producer(call.args[0])
+        if op_name(producer) != "relax.astype" or producer.args[0].ty.dtype != "int8":
+            return None
+        a = call.attrs
+        pooled = R.nn.avg_pool2d(
+            R.astype(producer.args[0], "float32"), a.pool_size, a.strides, a.padding, a.dilation,
+            a.ceil_mode, a.count_include_pad, a.layout, a.out_layout,
+        )
+        return R.astype(R.round(pooled), call.ty.dtype)
 
 
 def _per_channel_ok(weight: tuple[np.ndarray, np.ndarray, int], out_axis: int) -> bool:
