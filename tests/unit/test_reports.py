@@ -143,6 +143,7 @@ def test_one_option_definition_serves_both_front_ends():
     args = parser.parse_args(["--tinybench-baseline", "b.jsonl",
                               "--tinybench-fail-on", "cycles:+1%"])
     assert (args.tinybench_baseline, args.tinybench_fail_on) == ("b.jsonl", ["cycles:+1%"])
+    assert "defaults: cycles:+2%," in " ".join(parser.format_help().split())
 
 
 def test_backend_speed_ups_are_reference_over_backend(baseline):

@@ -64,4 +64,5 @@ def add_compare_options(add_option: Callable[..., object], prefix: str = "") -> 
                help="results (.jsonl file or folder) to compare against")
     add_option(f"--{prefix}fail-on", metavar="METRIC:+LIMIT", action="append", default=None,
                help="fail when METRIC grows beyond LIMIT (e.g. cycles:+2%%, flash_bytes:+1024); "
-                    f"replaces that metric's default; defaults: {', '.join(DEFAULT_THRESHOLDS)}")
+                    "replaces that metric's default; defaults: "
+                    + ", ".join(DEFAULT_THRESHOLDS).replace("%", "%%"))
