@@ -35,9 +35,20 @@ class FirmwareSources:
 
 class Backend(Protocol):
     name: str
+    output_tolerance: int  # the largest |device - host reference| accepted, in int8 steps
 
     def missing(self) -> str | None:
         """Why this backend cannot run on this machine, with what to do; None when it can."""
 
     def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
         """Write the engine sources for `model` on `board` under `workdir`."""
+
+
+def _registry() -> dict[str, Backend]:
+    from tinybench.backends.tflm import CMSIS_NN, TFLM
+    from tinybench.backends.tvm import TvmBackend
+
+    return {backend.name: backend for backend in (TvmBackend(), TFLM, CMSIS_NN)}
+
+
+BACKENDS: dict[str, Backend] = _registry()

@@ -1,0 +1,257 @@
+"""One benchmark run from a spec to a record: model → backend sources → firmware → simulation.
+
+`run` takes a frozen `RunSpec` through the stages in order and returns a `Record`. A stage that
+fails turns into a failed record naming the stage and the reason: failure is data. A piece that
+is missing on this machine (a backend's sources, a simulator) raises ToolNotFoundError before
+any work, so a matrix can skip that run with the reason and go on.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinybench import __version__
+from tinybench.analysis.elf import check_fit, measure
+from tinybench.backends import BACKENDS
+from tinybench.boards import Board, all_boards, get_board
+from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
+from tinybench.firmware.build import Firmware, build_firmware
+from tinybench.paths import cache_dir, content_hash, repo_root
+from tinybench.protocol import parse_session, session_script
+from tinybench.results import Memory, OutputCheck, Record, append_records
+from tinybench.simulators import SIMULATORS, SimResult, Simulator
+from tinybench.tasks import TASKS
+
+INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: a task name (or a .tflite path), a backend, a board and a simulator."""
+
+    task: str
+    backend: str
+    board: str
+    simulator: str = "iss"
+    inputs: int = 5  # deterministic inputs checked against the host reference
+    opt: str = "-O2"  # optimisation level of the firmware build
+
+    @property
+    def label(self) -> str:
+        return f"{self.task_name}/{self.backend}/{self.board}/{self.simulator}"
+
+    @property
+    def task_name(self) -> str:
+        return self.task if self.task in TASKS else Path(self.task).stem
+
+
+def parse_list(text: str, known: Iterable[str], what: str) -> list[str]:
+    """Split 'a,b' (or 'all') into names, refusing unknown ones with the known list."""
+    names = list(known) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ConfigError(f"unknown {what} '{','.join(unknown)}'; choose from {', '.join(known)}")
+    return names
+
+
+def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
+           inputs: int = 5, opt: str = "-O2") -> list[RunSpec]:
+    """Every combination of comma-separated tasks (or .tflite files), backends, boards…"""
+    task_names = [t.strip() for t in tasks.split(",")] if tasks != "all" else list(TASKS)
+    for task in task_names:
+        if task not in TASKS and not Path(task).suffix == ".tflite":
+            raise ConfigError(f"unknown task '{task}'; choose from {', '.join(TASKS)} "
+                              "or give a .tflite file")
+    return [
+        RunSpec(task, backend, board, simulator, inputs, opt)
+        for task in task_names
+        for backend in parse_list(backends, BACKENDS, "backend")
+        for board in parse_list(boards, all_boards(), "board")
+        for simulator in parse_list(simulators, SIMULATORS, "simulator")
+    ]
+
+
+def missing(spec: RunSpec) -> str | None:
+    """Why `spec` cannot run on this machine (a backend or simulator is absent), or None."""
+    return BACKENDS[spec.backend].missing() or SIMULATORS[spec.simulator].missing()
+
+
+def run(spec: RunSpec) -> Record:
+    """Run one benchmark; a failing stage gives a failed record (ToolNotFoundError propagates)."""
+    reason = missing(spec)
+    if reason:
+        raise ToolNotFoundError(reason)
+    board = get_board(spec.board)
+    backend = BACKENDS[spec.backend]
+    model_hash, facts, stage = "", {}, "convert"
+    try:
+        model = _model(spec.task)
+        model_hash = content_hash(model)
+        golden = _golden(model, spec.inputs)
+        stage = "generate"
+        workdir = cache_dir("work", spec.backend, board.name, model_hash)
+        sources = backend.generate(model, board, workdir)
+        facts = dict(sources.extra)
+        stage = "build"
+        firmware = build_firmware(sources, board, opt=spec.opt)
+        stage = "analyze"
+        report = measure(firmware, board)
+        check_fit(board, report.flash_bytes, report.ram_bytes)
+        stage = "simulate"
+        measured = _simulate(SIMULATORS[spec.simulator], firmware, golden)
+        stage = "check"
+        check = OutputCheck(inputs=len(golden.inputs),
+                            max_abs_diff=_max_diff(measured.outputs, golden.outputs),
+                            tolerance=backend.output_tolerance)
+    except TinybenchError as error:
+        return _record(spec, board, model_hash, facts, status="failed", stage=stage,
+                       reason=_one_line(error))
+    return _record(spec, board, model_hash, facts, cycles=measured.cycles,
+                   instructions=measured.instructions, memory=Memory.from_report(report),
+                   arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
+                   check=check)
+
+
+def _model(task: str) -> Path:
+    from tinybench.models import export
+    from tinybench.models.inspect import inspect_model
+
+    if task in TASKS:
+        return export(task)
+    path = Path(task)
+    if not path.is_file():
+        raise ConfigError(f"model file {path} does not exist")
+    inspect_model(path)  # refuses files that are not int8 .tflite models, with the reason
+    return path
+
+
+def _golden(model: Path, count: int):
+    from tinybench.models.reference import golden
+
+    return golden(model, count=count)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    cycles: int  # per inference: the median over the inputs
+    instructions: int
+    arena_bytes: int | None
+    stack_bytes: int | None
+    outputs: list[np.ndarray]
+
+
+def _simulate(simulator: Simulator, firmware: Firmware, golden) -> _Measured:
+    """One session per golden input: load it, infer once, read the outputs and counters."""
+    cycles, instructions, outputs = [], [], []
+    session = None
+    for tensor in golden.inputs:
+        result = simulator.run(firmware.elf, firmware.board,
+                               session_script(tensor.astype(np.int8).tobytes()),
+                               INSTRUCTION_BUDGET)
+        session = parse_session(result.uart_output)
+        if session.errors or not session.infer_done:
+            problem = "; ".join(session.errors) or "no m-infer-done"
+            raise SimulationError(f"the firmware did not complete an inference: {problem}")
+        start, end = _inference_marks(result)
+        cycles.append(end.cycles - start.cycles)
+        instructions.append(end.instructions - start.instructions)
+        outputs.append(np.array(session.outputs, dtype=np.int16))
+    assert session is not None  # golden data always has at least one input
+    return _Measured(cycles=int(statistics.median(cycles)),
+                     instructions=int(statistics.median(instructions)),
+                     arena_bytes=session.arena_bytes, stack_bytes=session.stack_bytes,
+                     outputs=outputs)
+
+
+def _inference_marks(result: SimResult):
+    """The two CYCCNT reads around the one inference of a session (the harness contract)."""
+    if len(result.marks) != 2:
+        raise SimulationError(f"expected 2 cycle-counter reads around the inference, the "
+                              f"firmware made {len(result.marks)}; is it the tinybench harness?")
+    return result.marks
+
+
+def _max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
+    worst = 0
+    for got, want in zip(device, reference, strict=True):
+        want = want.astype(np.int16).ravel()
+        if got.size != want.size:
+            raise SimulationError(f"the firmware returned {got.size} output values, "
+                                  f"the model has {want.size}")
+        worst = max(worst, int(np.abs(got - want).max()))
+    return worst
+
+
+def _record(spec: RunSpec, board: Board, model_hash: str, facts: dict[str, str],
+            **measured) -> Record:
+    return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
+                  board=board.name, simulator=spec.simulator, clock_hz=board.clock_hz,
+                  tools={**_tools(), **facts},
+                  options={"opt": spec.opt, "inputs": str(spec.inputs)},
+                  commit=_commit(), **measured)
+
+
+def _tools() -> dict[str, str]:
+    from tinybench.simulators import cycles
+    from tinybench.toolchain import find_toolchain
+
+    return {"tinybench": __version__, "gcc": find_toolchain().version,
+            "cycle_model": content_hash(Path(cycles.__file__))}
+
+
+def _one_line(error: Exception) -> str:
+    """The first line of an error and, for tool output, the first line that names a problem."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or ["(no message)"]
+    if len(lines) == 1:
+        return lines[0]
+    cause = next((line for line in lines[1:] if re.search(r"error|undefined|fault", line, re.I)),
+                 lines[-1])
+    return f"{lines[0]} … {cause}"
+
+
+def _commit() -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(),
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo_root(), capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
+Progress = Callable[[int, int, RunSpec, str], None]
+
+
+def run_matrix(specs: list[RunSpec], results: Path | None = None,
+               progress: Progress | None = None) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
+    """Run every spec; append each record to `results` as soon as it exists.
+
+    Returns the records and the skipped specs with their reasons. An interruption loses
+    nothing that finished: every record is already in the results file.
+    """
+    records: list[Record] = []
+    skipped: list[tuple[RunSpec, str]] = []
+    for index, spec in enumerate(specs, start=1):
+        if progress:
+            progress(index, len(specs), spec, "running")
+        try:
+            record = run(spec)
+        except ToolNotFoundError as error:
+            skipped.append((spec, str(error)))
+            if progress:
+                progress(index, len(specs), spec, f"skipped: {error}")
+            continue
+        records.append(record)
+        if results is not None:
+            append_records(results, [record])
+        if progress:
+            progress(index, len(specs), spec, record.broken or "ok")
+    return records, skipped
