@@ -68,6 +68,15 @@ def test_a_multi_line_reason_stays_in_its_table_cell():
     assert row.rstrip(" |").endswith("…")
 
 
+def test_a_report_of_failures_only_compares_nothing():
+    failed = [Record(task="t", model_hash="", backend=backend, board="x", simulator="s",
+                     clock_hz=1, status="failed", stage="build", reason="boom")
+              for backend in ("tflm", "tvm")]
+    report = markdown_report(failed)
+    assert report.count("| !") == 2
+    assert "## Backends" not in report
+
+
 def test_the_gate_finds_exactly_the_planted_regressions(baseline, current):
     found = {(r.key[:3], r.metric) for r in check_regressions(baseline, current, DEFAULTS)}
     assert found == {

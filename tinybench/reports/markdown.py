@@ -57,9 +57,11 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str:
+def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None:
     table = versus(frame, axis, "latency_ms", reference)
     values = [c for c in table.columns if c not in IDENTITY]
+    if not any(c.endswith(" speed-up") for c in values):
+        return None  # fewer than two values of `axis` have a latency: nothing to compare
     for c in values:
         table[c] = _cells(table[c], ".2f" if c.endswith(" speed-up") else ",.3f")
     return (f"## {axis.capitalize()}s\n\nLatency in ms per inference at the board clock; "
@@ -86,10 +88,12 @@ def markdown_report(records: list[Record]) -> str:
         f"# tinybench results\n\n{len(frame)} runs, {failed} broken (!).",
         f"## Runs\n\n{_table(_runs(frame))}",
     ]
-    for axis, reference in (("backend", REFERENCE_BACKEND), ("board", None)):
-        if frame[axis].nunique() > 1:
-            sections.append(_versus(frame, axis, reference))
-    sections += filter(None, (_components(frame, "flash"), _components(frame, "ram")))
+    sections += filter(None, (
+        _versus(frame, "backend", REFERENCE_BACKEND),
+        _versus(frame, "board", None),
+        _components(frame, "flash"),
+        _components(frame, "ram"),
+    ))
     return "\n\n".join(sections) + "\n"
 
 
