@@ -20,11 +20,45 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinybench {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
     _add_boards(commands)
+    _add_models(commands)
     _add_deps(commands)
     _add_report(commands)
     _add_compare(commands)
     return parser
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("run", help="run the benchmark matrix and print a Markdown table")
+    p.add_argument("--task", default="all",
+                   help="tasks (kws01,vww01,ic01,ad01), .tflite files, or 'all' (default)")
+    p.add_argument("--backend", default="tvm", help="tvm, tflm, cmsis-nn, or 'all' (default tvm)")
+    p.add_argument("--board", default="all", help="stm32f746, nrf52840, or 'all' (default)")
+    p.add_argument("--simulator", default="iss", help="iss (built in), renode, or 'all'")
+    p.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
+    p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+    p.add_argument("--results", type=Path, default=Path("results/runs/latest.jsonl"),
+                   help="results file the records are appended to")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tinybench.pipeline import matrix, run_matrix
+    from tinybench.reports.markdown import markdown_report
+
+    specs = matrix(args.task, args.backend, args.board, args.simulator, args.inputs, args.opt)
+
+    def progress(index: int, total: int, spec, state: str) -> None:
+        print(f"[{index}/{total}] {spec.label}: {state}", file=sys.stderr, flush=True)
+
+    records, skipped = run_matrix(specs, args.results, progress)
+    if records:
+        print(markdown_report(records))
+    for spec, reason in skipped:
+        print(f"- skipped {spec.label}: {reason}")
+    print(f"\nrecords appended to {args.results}", file=sys.stderr)
+    return 1 if any(record.broken for record in records) or not records else 0
 
 
 def _add_boards(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +73,44 @@ def _cmd_boards(args: argparse.Namespace) -> int:
         ram_kib = board.ram_size // 1024
         print(f"{board.name:10} {board.core:10} {board.clock_hz // 1_000_000:4} MHz  "
               f"flash {board.flash.size // 1024} KiB  ram {ram_kib} KiB  {board.title}")
+    return 0
+
+
+def _add_models(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("models", help="list, export and inspect models")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("list", help="list the benchmark tasks").set_defaults(func=_cmd_models_list)
+    e = verbs.add_parser("export", help="write a task's int8 .tflite")
+    e.add_argument("task", help="a task name from 'tinybench models list'")
+    e.add_argument("-o", "--output", type=Path, help="where to write it (default: TASK.tflite)")
+    e.add_argument("--seed", type=int, default=0, help="seed of weights and calibration data")
+    e.set_defaults(func=_cmd_models_export)
+    i = verbs.add_parser("inspect", help="show ops, tensors, MACs and weight bytes of a .tflite")
+    i.add_argument("file", type=Path, help="an int8 .tflite file")
+    i.set_defaults(func=_cmd_models_inspect)
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    from tinybench.tasks import format_tasks
+
+    print(format_tasks())
+    return 0
+
+
+def _cmd_models_export(args: argparse.Namespace) -> int:
+    from tinybench.models import export
+    from tinybench.paths import atomic_write
+
+    output = args.output or Path(f"{args.task}.tflite")
+    atomic_write(output, export(args.task, args.seed).read_bytes())
+    print(output)
+    return 0
+
+
+def _cmd_models_inspect(args: argparse.Namespace) -> int:
+    from tinybench.models.inspect import format_model, inspect_model
+
+    print(format_model(inspect_model(args.file)))
     return 0
 
 
