@@ -11,6 +11,7 @@ import pytest
 
 from tinybench.errors import ConfigError
 from tinybench.results import (
+    METRICS,
     Memory,
     OutputCheck,
     Record,
@@ -55,6 +56,10 @@ def test_the_golden_file_reads_and_writes_back_byte_for_byte():
     assert len(records) == 10
     assert [r.status for r in records].count("failed") == 1
     assert "".join(r.to_json() + "\n" for r in records) == GOLDEN.read_text()
+
+
+def test_every_metric_has_a_value_and_a_unit():
+    assert list(_record().metrics()) == list(METRICS)
 
 
 def test_latency_is_cycles_at_the_board_clock():
