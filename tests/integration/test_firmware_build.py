@@ -105,17 +105,14 @@ def test_oversized_arena_is_refused_with_both_numbers(backend_copy):
         build_firmware(sources, get_board("nrf52840"))
 
 
-def test_cpp_sources_static_libraries_and_libm_link(backend_copy, tmp_path, toolchain):
+def test_cpp_sources_and_static_libraries_link(backend_copy, tmp_path, toolchain):
     folder, sources = backend_copy
     (tmp_path / "extra.cc").write_text(
         "struct Probe { int value; Probe() : value(42) {} };\n"
         "static Probe probe;  // constructed by the startup code's init_array loop\n"
         'extern "C" int tb_cpp_value(void) { return probe.value; }\n'
     )
-    (tmp_path / "lib.c").write_text(  # libm is linked too: generated kernels round with it
-        "#include <math.h>\n"
-        "int tb_lib_value(void) { volatile float f = 6.6f; return (int)nearbyintf(f); }\n"
-    )
+    (tmp_path / "lib.c").write_text("int tb_lib_value(void) { return 7; }\n")
     board = get_board("nrf52840")
     obj = tmp_path / "lib.o"
     subprocess.run([toolchain.gcc, *board.cflags, "-c", tmp_path / "lib.c", "-o", obj], check=True)
@@ -137,3 +134,14 @@ def test_cpp_sources_static_libraries_and_libm_link(backend_copy, tmp_path, tool
     report = measure(build_firmware(mixed, board))
     assert report.flash_sections[".init_array"] == 4
     assert report.flash_components["kernels"] > 0
+
+
+def test_c_only_firmware_links_libm(backend_copy):
+    folder, sources = backend_copy  # generated kernels round with nearbyintf
+    source = folder / "minimal.c"
+    source.write_text(
+        "#include <math.h>\nstatic volatile float half = 0.5f;\n"
+        + source.read_text().replace("return 0;", "return (int)nearbyintf(half);", 1)
+    )
+    firmware = build_firmware(sources, get_board("nrf52840"))  # the M7 has an instruction for it
+    assert "nearbyintf" in firmware.map.read_text()
