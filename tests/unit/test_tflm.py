@@ -1,0 +1,136 @@
+"""The TFLM backends' own logic: source lists, op tables, generated files (no TFLM needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tinybench.backends import tflm, tflm_lib
+from tinybench.backends.tflm_lib import Op
+from tinybench.boards import get_board
+from tinybench.errors import ConfigError
+from tinybench.models import inspect
+
+SOURCES_INC = """
+MICROLITE_CC_KERNEL_SRCS := \\
+$(TENSORFLOW_ROOT)tensorflow/lite/micro/kernels/add.cc \\
+$(TENSORFLOW_ROOT)tensorflow/lite/micro/kernels/conv.cc \\
+$(TENSORFLOW_ROOT)tensorflow/lite/micro/kernels/kernel_util.cc \\
+$(TENSORFLOW_ROOT)signal/micro/kernels/rfft.cc
+
+MICROLITE_CC_SIGNAL_KERNEL_SRCS := \\
+$(TENSORFLOW_ROOT)tensorflow/lite/micro/kernels/not_a_kernel.cc
+"""
+
+RESOLVER_H = """
+  TfLiteStatus AddConv2D(
+      const TFLMRegistration& registration = Register_CONV_2D()) {
+    return AddBuiltin(BuiltinOperator_CONV_2D, registration, ParseConv2D);
+  }
+  TfLiteStatus AddL2Pool2D(
+      const TFLMRegistration& registration = tflite::Register_L2_POOL_2D()) {
+    return AddBuiltin(BuiltinOperator_L2_POOL_2D, registration, ParsePool);
+  }
+"""
+
+
+def _inspected(ops: dict[str, int]) -> SimpleNamespace:
+    """What inspect_model says about a KWS-shaped model with `ops`."""
+    x = SimpleNamespace(shape=(1, 49, 10, 1), dtype="int8")
+    return SimpleNamespace(ops=ops, inputs=(x,))
+
+
+def test_kernel_list_comes_from_sources_inc(tmp_path: Path) -> None:
+    make = tmp_path / "tensorflow/lite/micro/tools/make"
+    make.mkdir(parents=True)
+    (make / "sources.inc").write_text(SOURCES_INC)
+    names = [p.name for p in tflm_lib.kernel_sources(tmp_path)]
+    assert names == ["add.cc", "conv.cc", "kernel_util.cc"]  # no signal ops, no other lists
+    (make / "sources.inc").write_text("nothing here")
+    with pytest.raises(ConfigError, match="no kernel list"):
+        tflm_lib.kernel_sources(tmp_path)
+
+
+def test_op_table_reads_the_resolver_header(tmp_path: Path) -> None:
+    header = tmp_path / "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+    header.parent.mkdir(parents=True)
+    header.write_text(RESOLVER_H)
+    assert tflm_lib.op_table(tmp_path) == {
+        "CONV_2D": Op("CONV_2D", "AddConv2D", "Register_CONV_2D"),
+        "L2_POOL_2D": Op("L2_POOL_2D", "AddL2Pool2D", "Register_L2_POOL_2D"),
+    }
+
+
+def test_only_support_files_and_wanted_kernels_are_compiled(tmp_path: Path) -> None:
+    files = {
+        "conv.cc": "TFLMRegistration Register_CONV_2D() {\n  return {};\n}",
+        "conv_common.cc": "TfLiteStatus ConvPrepare(...) { }",
+        "pooling.cc": ("TFLMRegistration Register_AVERAGE_POOL_2D() { }\n"
+                       "TFLMRegistration Register_MAX_POOL_2D() { }"),
+        "pooling_common.cc": "TfLiteStatus PoolingPrepare(...) { }",
+        "circular_buffer.cc": "TFLMRegistration* Register_CIRCULAR_BUFFER() { }",
+        "kernel_util.cc": "bool HaveSameShapes(...) { }",
+    }
+    paths = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        paths.append(tmp_path / name)
+    chosen = tflm_lib._select_kernels(paths, {"Register_MAX_POOL_2D"})
+    assert [p.name for p in chosen] == ["pooling.cc", "pooling_common.cc", "kernel_util.cc"]
+
+
+def test_cmsis_nn_files_replace_their_namesakes(tmp_path: Path) -> None:
+    (tmp_path / "cmsis_nn").mkdir()
+    (tmp_path / "cmsis_nn" / "conv.cc").touch()
+    files = [tmp_path / "conv.cc", tmp_path / "reshape.cc"]
+    assert tflm_lib._specialize(files, tmp_path / "cmsis_nn") == [
+        tmp_path / "cmsis_nn" / "conv.cc", tmp_path / "reshape.cc"]
+
+
+def test_defines_follow_the_core_and_the_kernel_set() -> None:
+    assert tflm_lib._cpu(get_board("nrf52840")) == "M4"
+    assert tflm_lib._cpu(get_board("stm32f746")) == "M7"
+    reference = tflm_lib._defines("M7", "reference")
+    assert "ARMCM7" in reference
+    assert 'CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE="ARMCM7.h"' in reference
+    assert "CMSIS_NN" not in reference
+    assert "CMSIS_NN" in tflm_lib._defines("M4", "cmsis-nn")
+    assert "TF_LITE_STRIP_ERROR_STRINGS" not in reference  # errors stay readable
+
+
+def test_unknown_kernel_set_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="reference, cmsis-nn"):
+        tflm_lib.library(get_board("nrf52840"), "fast", ["CONV_2D"])  # type: ignore[arg-type]
+
+
+def test_model_ops_and_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    inspected = _inspected({"SOFTMAX": 1, "CONV_2D": 5})
+    monkeypatch.setattr(inspect, "inspect_model", lambda path: inspected)
+    assert tflm.model_ops(Path("kws01.tflite")) == ("CONV_2D", "SOFTMAX")
+    assert tflm.input_bytes(Path("kws01.tflite")) == 490
+    inspected = _inspected({"CONV_2D": 1, "CUSTOM:TbCustom": 1})
+    with pytest.raises(ConfigError, match="CUSTOM:TbCustom; the tflm backends run builtin"):
+        tflm.model_ops(Path("kws01.tflite"))
+
+
+def test_generated_header_adds_exactly_the_models_ops() -> None:
+    table = {"CONV_2D": Op("CONV_2D", "AddConv2D", "Register_CONV_2D"),
+             "SOFTMAX": Op("SOFTMAX", "AddSoftmax", "Register_SOFTMAX"),
+             "ADD": Op("ADD", "AddAdd", "Register_ADD")}
+    header = tflm.model_header(table, ("CONV_2D", "SOFTMAX"), 23456, "cmsis-nn")
+    assert "MicroMutableOpResolver<2>" in header
+    assert "r.AddConv2D()" in header and "r.AddSoftmax()" in header and "AddAdd" not in header
+    assert "kTbArenaSize = 23456;" in header and '"cmsis-nn"' in header
+    with pytest.raises(ConfigError, match="MEAN"):
+        tflm.model_header(table, ("MEAN",), 1, "tflm")
+
+
+def test_model_source_holds_the_exact_bytes(tmp_path: Path) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(bytes(range(50)))
+    source = tflm.model_source(model)
+    body = source.split("= {", 1)[1].split("};", 1)[0]
+    assert bytes(int(v) for v in body.replace("\n", "").split(",")) == bytes(range(50))
+    assert "alignas(16) const unsigned char kTbModel[50]" in source
