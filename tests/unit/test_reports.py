@@ -115,6 +115,9 @@ def test_a_run_that_stays_broken_is_not_a_new_regression():
     [outcome] = compare_runs([replace(base, check=broken)], [head], DEFAULTS)
     assert outcome.mark == "!"
     assert outcome.regressions == ()
+    [outcome] = compare_runs([], [head], DEFAULTS)
+    assert (outcome.mark, outcome.regressions) == ("!", ())
+    assert outcome.note.startswith("new and broken: outputs differ")
 
 
 @pytest.mark.parametrize(("cycles", "verdict"), [

@@ -95,7 +95,9 @@ def _outcome(
     if head is None:
         return Outcome(key, "missing", "in the baseline only")
     if base is None:
-        return Outcome(key, "new", head.broken or "not in the baseline")
+        if head.broken:
+            return Outcome(key, "!", f"new and broken: {head.broken}")
+        return Outcome(key, "new", "not in the baseline")
     if head.broken:
         if base.broken:
             return Outcome(key, "!", f"still broken: {head.broken}")
