@@ -8,7 +8,7 @@ import pytest
 
 from tinybench.analysis.elf import measure
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import FitError, ToolNotFoundError
+from tinybench.errors import ConfigError, FitError, ToolNotFoundError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import SOURCE_DIR, minimal_sources
 from tinybench.toolchain import find_toolchain
@@ -145,3 +145,10 @@ def test_c_only_firmware_links_libm(backend_copy):
     )
     firmware = build_firmware(sources, get_board("nrf52840"))  # the M7 has an instruction for it
     assert "nearbyintf" in firmware.map.read_text()
+
+
+def test_a_bare_elf_is_measured_with_the_map_beside_it():
+    firmware = build_firmware(minimal_sources(), get_board("nrf52840"))
+    assert measure(firmware.elf, firmware.board) == measure(firmware)
+    with pytest.raises(ConfigError, match="needs the board"):
+        measure(firmware.elf)

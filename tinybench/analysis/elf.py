@@ -15,13 +15,16 @@ from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from tinybench.boards import Board
 from tinybench.errors import ConfigError, FitError
-from tinybench.firmware.build import Firmware
+
+if TYPE_CHECKING:
+    from tinybench.firmware.build import Firmware
 
 TOOLCHAIN_ARCHIVE = re.compile(r"^lib(c|g|m|gcc|nosys|stdc\+\+|supc\+\+)(_nano)?\.a$")
 OWN_SECTIONS = {".stack": "stack", ".heap": "heap"}
@@ -46,11 +49,11 @@ class MemoryReport:
 
 def measure(target: Firmware | Path, board: Board | None = None) -> MemoryReport:
     """Measure a built firmware (or an ELF, with its .map beside it if there is one)."""
-    if isinstance(target, Firmware):
+    if isinstance(target, Path):
+        elf, map_file, patterns = target, target.with_suffix(".map"), {}
+    else:
         elf, map_file, patterns = target.elf, target.map, target.sources.components
         board = board or target.board
-    else:
-        elf, map_file, patterns = target, target.with_suffix(".map"), {}
     if board is None:
         raise ConfigError(f"measuring {elf} needs the board it was built for")
     if not elf.is_file():
