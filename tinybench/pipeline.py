@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tinybench import __version__
 from tinybench.analysis.elf import check_fit, measure
 from tinybench.backends import BACKENDS
 from tinybench.boards import Board, all_boards, get_board
@@ -202,7 +201,7 @@ def _tools() -> dict[str, str]:
     from tinybench.simulators import cycles
     from tinybench.toolchain import find_toolchain
 
-    return {"tinybench": __version__, "gcc": find_toolchain().version,
+    return {"gcc": find_toolchain().version,
             "cycle_model": content_hash(Path(cycles.__file__))}
 
 
