@@ -1,0 +1,92 @@
+"""The cycle model on hand-encoded Thumb code (no toolchain needed)."""
+
+import struct
+
+import pytest
+
+from tinybench.boards import Region, get_board
+from tinybench.simulators.cycles import CONDITIONAL, M7_MISPREDICT, CycleModel
+
+FLASH = Region("FLASH", 0x08000000, 0x100000)
+BASE = 0x20000000  # code in RAM: no fetch wait states
+
+LDR_R0_R1 = 0x6808  # ldr r0, [r1]
+LDR_R2_R3 = 0x681A  # ldr r2, [r3]
+ADDS_R0_1 = 0x3001  # adds r0, #1
+ADDS_R1_1 = 0x3101  # adds r1, #1
+LDR_R1_R0 = 0x6801  # ldr r1, [r0]
+CMP_R0_0 = 0x2800  # cmp r0, #0
+BNE_BACK = 0xD1FD  # bne .-2: back to the cmp, the start of its block
+NOP = 0xBF00
+
+
+def code(*halfwords: int) -> bytes:
+    return struct.pack(f"<{len(halfwords)}H", *halfwords)
+
+
+def cycles_of(core: str, *halfwords: int) -> int:
+    model = CycleModel(core, FLASH, flash_wait_states=7, icache=False)
+    return model.block(BASE, 2 * len(halfwords), lambda a, n: code(*halfwords)).cycles
+
+
+@pytest.mark.parametrize(
+    ("halfwords", "m4", "m7"),
+    [
+        ((LDR_R0_R1, LDR_R2_R3), 3, 1),  # M4: back-to-back loads pipeline; M7: two load pipes
+        ((ADDS_R0_1, LDR_R1_R0), 4, 3),  # M4: AGU interlock +1; M7: address needed a cycle early
+        ((ADDS_R0_1, ADDS_R1_1), 2, 1),  # M7 dual-issues independent ALU operations
+        ((ADDS_R0_1, ADDS_R0_1), 2, 2),  # ... but not dependent ones
+    ],
+)
+def test_instruction_timing_rules(halfwords, m4, m7):
+    assert cycles_of("cortex-m4", *halfwords) == m4
+    assert cycles_of("cortex-m7", *halfwords) == m7
+
+
+def loop_model(core: str, icache: bool = True) -> tuple[CycleModel, callable]:
+    """A two-instruction loop block at either BASE or the flash origin, then two NOPs."""
+    image = code(CMP_R0_0, BNE_BACK, NOP, NOP)
+    model = CycleModel(core, FLASH, flash_wait_states=7, icache=icache)
+    return model, lambda address, size: image[address % 0x100 :][:size]
+
+
+def test_a_taken_m4_branch_refills_the_pipeline_and_waits_for_uncached_flash():
+    loop = FLASH.origin
+    model, read = loop_model("cortex-m4", icache=False)
+    block = model.block(loop, 4, read)
+    assert block.branch == CONDITIONAL and block.target == loop
+    exit_block = model.block(loop + 4, 4, read)
+    assert model.edge_penalty(block, block) == 1 + 7  # refill + flash wait states
+    assert model.edge_penalty(block, exit_block) == 0  # not taken
+    cached, _ = loop_model("cortex-m4", icache=True)
+    assert cached.edge_penalty(cached.block(loop, 4, read), cached.block(loop, 4, read)) == 1
+
+
+def test_m7_loop_branch_mispredicts_once_per_exit():
+    loop = BASE
+    model, read = loop_model("cortex-m7")
+    # entered once from elsewhere, looped 99 times, left once
+    edges = [(1, loop, 4, 1), (loop, loop, 4, 99), (loop, loop + 4, 4, 1)]
+    estimate = model.estimate(edges, read)
+    body = model.block(loop, 4, read).cycles
+    assert estimate.cycles == 100 * body + 1 * model.block(loop + 4, 4, read).cycles + M7_MISPREDICT
+    assert sum(estimate.by_block.values()) == estimate.cycles
+
+
+def test_estimates_are_deterministic_and_split_by_block():
+    model, read = loop_model("cortex-m4")
+    edges = [(1, BASE, 4, 1), (BASE, BASE, 4, 9), (BASE, BASE + 4, 4, 1)]
+    first = model.estimate(edges, read)
+    again = CycleModel("cortex-m4", FLASH, 7, icache=True).estimate(edges, read)
+    assert first == again
+    assert set(first.by_block) == {BASE, BASE + 4}
+
+
+def test_every_board_has_a_model():
+    for name in ("stm32f746", "nrf52840"):
+        assert CycleModel.for_board(get_board(name), icache=True).core == get_board(name).core
+
+
+def test_unknown_core_is_refused():
+    with pytest.raises(ValueError, match="no cycle model"):
+        CycleModel("cortex-m0", FLASH, 0, icache=True)

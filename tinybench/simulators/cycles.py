@@ -1,0 +1,407 @@
+"""A static cycle model for Cortex-M4 and Cortex-M7, applied to exact basic-block edge counts.
+
+Each block is decoded once with capstone and costed from instruction classes; an edge
+(previous block → block) adds what the branch into the block cost. The result is an estimate,
+deterministic for a given ELF and input. Sources and assumptions:
+
+Cortex-M4 (ARM DDI 0439, Cortex-M4 TRM §3.3.1 table 3-1; FPU: table 7-1):
+- ALU, moves, shifts, extends, saturation, IT: 1 (IT folding is not modelled).
+- MUL, MLA, MLS, the DSP multiplies and multiply-accumulates, long multiplies: 1.
+- SDIV/UDIV: 2-12 depending on operands; we charge a fixed 7.
+- LDR (all widths): 2, but a load right after another load or store pipelines: 1.
+  LDRD/STRD: 3. STR: 1. LDM/STM/PUSH/POP: 1 + N registers.
+- An address register written by the previous non-memory instruction: +1 (AGU interlock).
+- Branches: 1; taken adds a refill P of 1, +1 when the target is a 32-bit instruction on a
+  half-word boundary, +1 for register or load-to-PC branches (so P stays in the TRM's 1-3).
+- FPU: VADD/VSUB/VMUL/VNEG/VABS/VCMP/VCVT/VMOV 1, VMLA/VMLS/VFMA family 3, VDIV/VSQRT 14,
+  VLDR/VSTR 2, VLDM/VSTM/VPUSH/VPOP 1 + N.
+Cortex-M7 (facts from LLVM llvm/lib/Target/ARM/ARMScheduleM7.td):
+- In-order dual issue: at most two instructions per cycle, two ALUs, two load pipes, one store,
+  one MAC, one branch and one FP unit; LDM/STM/PUSH/POP, LDRD/STRD, divides and system
+  instructions issue alone. We charge LDM-type transfers ceil(N/2) cycles (64-bit data path).
+- Latencies: ALU 1, MUL/MAC 2 (accumulator read one cycle late), word load 1, byte/half-word
+  load 2, address operands needed one cycle earlier, SDIV/UDIV 7, FP 3, FP MAC 6 (accumulator
+  read three cycles late), FP divide/square root 16.
+- Branches: predicted direct branches cost nothing extra; a mispredict costs 5 (the TRM range is
+  4-6). A conditional branch site mispredicts min(taken, not taken) times (each loop exit, each
+  change of direction); register and load-to-PC branches always pay the penalty (the BTAC only
+  predicts direct branches — an assumption).
+- Dependencies are tracked inside a block only; a block starts with every register ready.
+Memory (both cores):
+- Data accesses hit zero-wait memory (TCM, SRAM or the data cache); weights streamed from flash
+  are not charged extra. This is the largest simplification.
+- Instruction fetch: with the instruction cache on (the STM32F7 L1 I-cache, the nRF52 NVMC cache),
+  fetches hit. With it off, every branch that refills the pipeline from flash (M4: each taken
+  branch; M7: each mispredict) waits the board's flash wait states; sequential fetches are
+  covered by the prefetch buffer. Code in RAM or TCM never waits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import numpy as np
+
+from tinybench.boards import Board, Region
+
+CodeReader = Callable[[int, int], bytes]  # (address, size) → the bytes there
+
+NONE, DIRECT, CONDITIONAL, INDIRECT = "none", "direct", "conditional", "indirect"
+M7_MISPREDICT = 5
+
+_MUL = {
+    "mul", "mla", "mls", "smull", "umull", "smlal", "umlal", "umaal", "smmul", "smmulr",
+    "smmla", "smmlar", "smmls", "smmlsr", "smuad", "smuadx", "smusd", "smusdx", "smlad",
+    "smladx", "smlsd", "smlsdx", "smlald", "smlaldx", "smlsld", "smlsldx", "smulbb", "smulbt",
+    "smultb", "smultt", "smulwb", "smulwt", "smlabb", "smlabt", "smlatb", "smlatt", "smlawb",
+    "smlawt", "smlalbb", "smlalbt", "smlaltb", "smlaltt",
+}
+_DIV = {"sdiv", "udiv"}
+_LOAD = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrt", "ldrbt", "ldrht", "ldrsbt", "ldrsht",
+         "ldrex", "ldrexb", "ldrexh", "pld", "pli"}
+_STORE = {"str", "strb", "strh", "strt", "strbt", "strht", "strex", "strexb", "strexh"}
+_PAIR = {"ldrd", "strd"}
+_MULTI = {"ldm", "ldmdb", "stm", "stmdb", "push", "pop"}
+_BRANCH = {"b", "bl", "bx", "blx", "cbz", "cbnz", "tbb", "tbh"}
+_FP = {"vadd", "vsub", "vmul", "vnmul", "vneg", "vabs", "vcmp", "vcmpe", "vcvt", "vcvtr",
+       "vcvta", "vcvtn", "vcvtp", "vcvtm", "vmov", "vsel", "vmaxnm", "vminnm", "vrinta",
+       "vrintn", "vrintp", "vrintm", "vrintr", "vrintx", "vrintz", "vmrs", "vmsr", "vcvtb",
+       "vcvtt"}
+_FP_MAC = {"vmla", "vmls", "vnmla", "vnmls", "vfma", "vfms", "vfnma", "vfnms"}
+_FP_DIV = {"vdiv", "vsqrt"}
+_FP_MEM = {"vldr", "vstr"}
+_FP_MULTI = {"vldmia", "vldmdb", "vstmia", "vstmdb", "vpush", "vpop"}
+_SYSTEM = {"mrs", "msr", "dmb", "dsb", "isb", "svc", "bkpt", "udf", "wfi", "wfe", "sev",
+           "yield", "cps", "clrex", "nop", "hint"}
+_BASE_AND_LIST = {"ldm", "ldmdb", "stm", "stmdb", "vldmia", "vldmdb", "vstmia", "vstmdb"}
+_SUBWORD_LOAD = {"ldrb", "ldrh", "ldrsb", "ldrsh", "ldrexb", "ldrexh", "ldrbt", "ldrht",
+                 "ldrsbt", "ldrsht"}
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """What the model needs to know about one decoded instruction."""
+
+    address: int
+    size: int
+    name: str  # capstone's instruction name, without condition or width suffix
+    reads: frozenset[int]
+    writes: frozenset[int]
+    address_regs: frozenset[int]  # base and index of a memory operand
+    n_regs: int  # registers transferred by LDM/STM/PUSH/POP/VLDM/VSTM
+    target: int | None  # of an immediate branch
+    conditional: bool  # a conditional branch (B<cond>, CBZ, CBNZ)
+
+
+@dataclass(frozen=True)
+class BlockTiming:
+    """One basic block as the model sees it."""
+
+    address: int
+    size: int
+    addresses: tuple[int, ...]  # of each instruction
+    starts: tuple[int, ...]  # cycles spent in the block before each instruction
+    cycles: int  # the whole block, branch effects excluded
+    branch: str  # how the block ends: NONE, DIRECT, CONDITIONAL or INDIRECT
+    target: int | None  # of a direct or conditional branch
+    wide_first: bool  # the first instruction is 32-bit
+
+    @property
+    def instructions(self) -> int:
+        return len(self.addresses)
+
+    def before(self, pc: int) -> tuple[int, int]:
+        """(instructions, cycles) of this block executed before the instruction at `pc`."""
+        index = self.addresses.index(pc)
+        return index, self.starts[index]
+
+
+@dataclass(frozen=True)
+class EdgeCost:
+    block: int  # cycles of the block entered
+    penalty: int  # cycles the branch into it cost, charged to the block that branched
+    site: int | None  # the M7 conditional branch site this edge is an outcome of
+    taken: bool  # that branch was taken
+
+
+@dataclass(frozen=True)
+class Estimate:
+    cycles: int
+    by_block: dict[int, int]  # block address → cycles charged to it
+
+
+@cache
+def _disassembler():
+    import capstone
+
+    cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+    cs.detail = True
+    return cs
+
+
+@lru_cache(maxsize=1 << 16)
+def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
+    """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns."""
+    from capstone import arm_const
+
+    cs = _disassembler()
+    out: list[Instruction] = []
+    offset = 0
+    while offset < len(code):
+        for insn in cs.disasm(code[offset:], address + offset):
+            offset += insn.size
+            reads, writes = insn.regs_access()
+            mem = [op.mem for op in insn.operands if op.type == arm_const.ARM_OP_MEM]
+            name = insn.insn_name()
+            n_regs = sum(op.type == arm_const.ARM_OP_REG for op in insn.operands)
+            if name in _BASE_AND_LIST:
+                n_regs -= 1
+            target = insn.operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None
+            conditional = name in {"cbz", "cbnz"} or (
+                name == "b" and insn.cc not in (arm_const.ARM_CC_AL, arm_const.ARM_CC_INVALID))
+            out.append(Instruction(
+                insn.address, insn.size, name, frozenset(reads), frozenset(writes),
+                frozenset(r for m in mem for r in (m.base, m.index) if r), n_regs, target,
+                conditional))
+        if offset < len(code):  # capstone stopped at something it cannot decode
+            out.append(Instruction(address + offset, 2, "udf", frozenset(), frozenset(),
+                                   frozenset(), 0, None, False))
+            offset += 2
+    return tuple(out)
+
+
+def _ending(last: Instruction) -> str:
+    """How a block that ends with `last` leaves: NONE, DIRECT, CONDITIONAL or INDIRECT."""
+    from capstone import arm_const
+
+    if last.target is not None:
+        return CONDITIONAL if last.conditional else DIRECT
+    if last.name in {"bx", "blx", "tbb", "tbh"} or arm_const.ARM_REG_PC in last.writes:
+        return INDIRECT
+    return NONE
+
+
+class CycleModel:
+    """Cycle costs of blocks and edges for one core and memory system."""
+
+    def __init__(self, core: str, flash: Region, flash_wait_states: int, icache: bool) -> None:
+        if core not in {"cortex-m4", "cortex-m7"}:
+            raise ValueError(f"no cycle model for {core}")
+        self.core = core
+        self.flash = flash
+        self.fetch_wait = 0 if icache else flash_wait_states
+        self._blocks: dict[tuple[int, int], BlockTiming] = {}
+
+    @classmethod
+    def for_board(cls, board: Board, icache: bool) -> CycleModel:
+        return cls(board.core, board.flash, board.flash_wait_states, icache)
+
+    def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
+        """The timing of the block at `address` (decoded once per model)."""
+        key = (address, size)
+        if key not in self._blocks:
+            self._blocks[key] = self._time(address, read(address, size))
+        return self._blocks[key]
+
+    def _time(self, address: int, code: bytes) -> BlockTiming:
+        insns = decode(code, address)
+        starts = _m4_starts(insns) if self.core == "cortex-m4" else _m7_starts(insns)
+        return BlockTiming(address, len(code), tuple(i.address for i in insns),
+                           tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
+                           insns[-1].target, insns[0].size == 4)
+
+    def _fetch(self, target: int) -> int:
+        return self.fetch_wait if self.flash.origin <= target < self.flash.end else 0
+
+    def edge_penalty(self, prev: BlockTiming | None, cur: BlockTiming) -> int:
+        """Cycles the branch ending `prev` costs when it leads to `cur` (M7 sites excepted)."""
+        if prev is None or prev.branch == NONE:
+            return 0
+        if prev.branch == CONDITIONAL:
+            taken = cur.address == prev.target
+        else:  # an IT-conditional BX or POP {pc} that did not branch falls through
+            taken = prev.branch == DIRECT or cur.address != prev.address + prev.size
+        if self.core == "cortex-m7":
+            return M7_MISPREDICT + self._fetch(cur.address) if prev.branch == INDIRECT else 0
+        if not taken:
+            return 0
+        refill = 1 + (cur.wide_first and cur.address % 4 == 2) + (prev.branch == INDIRECT)
+        return refill + self._fetch(cur.address)
+
+    def site_penalty(self, site: int) -> int:
+        """Cycles of one mispredict of the M7 conditional branch ending block `site`."""
+        return M7_MISPREDICT + self._fetch(site)
+
+    def edges(self, edges: Iterable[tuple[int, int, int]], read: CodeReader) -> list[EdgeCost]:
+        """The cost of each edge (prev address, address, size); prev 1 means none."""
+        edges = list(edges)
+        blocks = [self.block(a, s, read) for _, a, s in edges]
+        by_address = {b.address: b for b in self._blocks.values()}
+        out = []
+        for (prev_addr, _, _), cur in zip(edges, blocks, strict=True):
+            prev = by_address.get(prev_addr)
+            penalty = self.edge_penalty(prev, cur)
+            site = prev is not None and self.core == "cortex-m7" and prev.branch == CONDITIONAL
+            out.append(EdgeCost(cur.cycles, penalty, prev_addr if site else None,
+                                site and cur.address == prev.target))
+        return out
+
+    def estimate(
+        self, edges: Iterable[tuple[int, int, int, int]], read: CodeReader
+    ) -> Estimate:
+        """Cycles for edge counts (prev address, address, size, count), by block."""
+        edges = list(edges)
+        by_block: dict[int, int] = {}
+        sites: dict[int, list[int]] = {}  # M7 conditional site → [taken, not taken]
+        costs = self.edges(((p, a, s) for p, a, s, _ in edges), read)
+        for (prev, addr, _, count), cost in zip(edges, costs, strict=True):
+            by_block[addr] = by_block.get(addr, 0) + count * cost.block
+            if cost.penalty:
+                by_block[prev] = by_block.get(prev, 0) + count * cost.penalty
+            if cost.site is not None:
+                sites.setdefault(cost.site, [0, 0])[not cost.taken] += count
+        for site, (taken, not_taken) in sites.items():
+            by_block[site] = by_block.get(site, 0) + min(taken, not_taken) * self.site_penalty(site)
+        return Estimate(sum(by_block.values()), by_block)
+
+
+class Tally:
+    """Edge costs kept as arrays, so the total for fresh counts is cheap to recompute."""
+
+    def __init__(self, model: CycleModel, read: CodeReader) -> None:
+        self.model, self.read = model, read
+        self.cycles = np.zeros(0, np.int64)
+        self.site = np.zeros(0, np.int64)  # index into self.sites, -1 for none
+        self.taken = np.zeros(0, bool)
+        self.sites: list[int] = []
+        self.penalties = np.zeros(0, np.int64)
+
+    def extend(self, edges: Iterable[tuple[int, int, int]]) -> None:
+        """Add edges (prev address, address, size) after those already known."""
+        costs = self.model.edges(edges, self.read)
+        index = {s: i for i, s in enumerate(self.sites)}
+        for cost in costs:
+            if cost.site is not None and cost.site not in index:
+                index[cost.site] = len(self.sites)
+                self.sites.append(cost.site)
+        self.cycles = np.append(self.cycles, [c.block + c.penalty for c in costs])
+        self.site = np.append(self.site, [index.get(c.site, -1) for c in costs])
+        self.taken = np.append(self.taken, [c.taken for c in costs])
+        self.penalties = np.array([self.model.site_penalty(s) for s in self.sites], np.int64)
+
+    def total(self, counts: np.ndarray) -> int:
+        """Cycles for `counts` of the known edges, in the order they were added."""
+        cycles = int(counts.astype(np.int64) @ self.cycles)
+        if self.sites:
+            on = self.site >= 0
+            n = len(self.sites)
+            weights = counts[on].astype(np.float64)
+            taken = np.bincount(self.site[on], weights * self.taken[on], n)
+            not_taken = np.bincount(self.site[on], weights * ~self.taken[on], n)
+            cycles += int(np.minimum(taken, not_taken).astype(np.int64) @ self.penalties)
+        return cycles
+
+
+def _m4_starts(insns: tuple[Instruction, ...]) -> list[int]:
+    """Cumulative cycles before each instruction, and the total, on the M4's 3-stage pipeline."""
+    starts, t, prev = [], 0, None
+    for insn in insns:
+        starts.append(t)
+        t += _m4_cost(insn, prev)
+        prev = insn
+    return [*starts, t]
+
+
+def _m4_cost(insn: Instruction, prev: Instruction | None) -> int:
+    name = insn.name
+    if name in _LOAD:
+        cost = 1 if prev is not None and prev.name in _LOAD | _STORE else 2
+    elif name in _PAIR:
+        cost = 3
+    elif name in _MULTI:
+        cost = 1 + insn.n_regs
+    elif name in _DIV:
+        cost = 7
+    elif name in _FP_MAC:
+        cost = 3
+    elif name in _FP_DIV:
+        cost = 14
+    elif name in _FP_MEM:
+        cost = 2
+    elif name in _FP_MULTI:
+        cost = 1 + insn.n_regs
+    elif name in {"mrs", "msr"}:
+        cost = 2
+    elif name in {"dmb", "dsb", "isb"}:
+        cost = 4
+    else:
+        cost = 1
+    agu = (prev is not None and insn.address_regs & prev.writes
+           and prev.name not in _LOAD | _STORE | _PAIR | _MULTI)
+    return cost + bool(agu)
+
+
+_M7_UNITS = {"load": 2, "store": 1, "mac": 1, "branch": 1, "fp": 1, "alu": 2}
+
+
+def _m7_class(insn: Instruction) -> tuple[str, int, bool, int]:
+    """(unit, result latency, issues alone, issue cycles) on the Cortex-M7."""
+    name = insn.name
+    if name in _LOAD:
+        return "load", 2 if name in _SUBWORD_LOAD else 1, False, 1
+    if name in _STORE:
+        return "store", 1, False, 1
+    if name in _PAIR:
+        return "load" if name == "ldrd" else "store", 2, True, 1
+    if name in _MULTI or name in _FP_MULTI:
+        return "load", 2, True, max(1, math.ceil(insn.n_regs / 2))
+    if name in _MUL:
+        return "mac", 2, False, 1
+    if name in _DIV:
+        return "alu", 7, True, 1
+    if name in _BRANCH:
+        return "branch", 1, False, 1
+    if name in _FP_MAC:
+        return "fp", 6, False, 1
+    if name in _FP_DIV:
+        return "fp", 16, False, 1
+    if name in _FP:
+        return "fp", 3, False, 1
+    if name in _FP_MEM:
+        return ("load" if name == "vldr" else "store"), 2, False, 1
+    if name in _SYSTEM:
+        return "alu", 1, True, 1
+    return "alu", 1, False, 1
+
+
+def _m7_starts(insns: tuple[Instruction, ...]) -> list[int]:
+    """Issue cycle of each instruction, and the total, for in-order dual issue."""
+    ready: dict[int, int] = {}  # register → first cycle its value can be used
+    starts: list[int] = []
+    cycle, used = 0, []  # `used`: units issued in `cycle`
+    for insn in insns:
+        unit, latency, alone, occupy = _m7_class(insn)
+        advance = {"mac": 1, "fp": 3}.get(unit, 0) if insn.name in _MUL | _FP_MAC else 0
+        need = 0
+        for reg in insn.reads & ready.keys():
+            at = ready[reg]
+            if reg in insn.address_regs:
+                at += 1
+            elif reg in insn.writes:
+                at -= advance
+            need = max(need, at)
+        if need > cycle:
+            cycle, used = need, []
+        if used and (alone or len(used) == 2 or used.count(unit) >= _M7_UNITS[unit]):
+            cycle, used = cycle + 1, []
+        starts.append(cycle)
+        for reg in insn.writes:
+            ready[reg] = cycle + latency
+        if alone or occupy > 1:
+            cycle, used = cycle + occupy, []
+        else:
+            used.append(unit)
+    return [*starts, cycle + (1 if used else 0)]
