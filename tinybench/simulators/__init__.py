@@ -23,9 +23,10 @@ class SimResult:
     uart_output: bytes
     instructions: int  # executed in the whole run
     cycles: int  # the cycle model's estimate for the whole run
-    exit_reason: str  # "idle": waiting for UART input that will not come; "budget"; "fault"
+    exit_reason: str  # "idle": waiting for UART input that will not come (faults raise)
     marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
     functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
+    blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
 
 
 class Simulator(Protocol):
@@ -37,4 +38,14 @@ class Simulator(Protocol):
     def run(
         self, elf: Path, board: Board, uart_input: bytes, max_instructions: int
     ) -> SimResult:
-        """Run `elf` until it idles waiting for input, faults or spends the budget."""
+        """Run `elf` until it idles waiting for input; raise SimulationError on a fault or
+        when `max_instructions` run out."""
+
+
+def _registry() -> dict[str, Simulator]:
+    from tinybench.simulators.iss import IssSimulator
+
+    return {sim.name: sim for sim in (IssSimulator(),)}
+
+
+SIMULATORS: dict[str, Simulator] = _registry()

@@ -1,0 +1,117 @@
+"""The built-in simulator on a small bare-metal program (tests/data/iss/prog.c) per board."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tinybench.analysis.profile import FunctionMap
+from tinybench.boards import all_boards, get_board
+from tinybench.errors import SimulationError, ToolNotFoundError
+from tinybench.simulators import SIMULATORS
+from tinybench.simulators.iss import IssSimulator, _Run
+from tinybench.toolchain import find_toolchain
+
+pytestmark = pytest.mark.toolchain
+DATA = Path(__file__).parent.parent / "data" / "iss"
+BUDGET = 5_000_000
+UART_DEFINE = {"stm32-usart": "-DUART_STM32", "nrf-uart": "-DUART_NRF"}
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory) -> dict[str, Path]:
+    """prog.c built for every board with the board's own flags and memory map."""
+    try:
+        gcc = find_toolchain().gcc
+    except ToolNotFoundError as error:
+        pytest.skip(str(error))
+    out = tmp_path_factory.mktemp("iss")
+    elves = {}
+    for board in all_boards().values():
+        ram = board.ram[0]
+        symbols = {"FLASH_ORIGIN": board.flash.origin, "FLASH_SIZE": board.flash.size,
+                   "RAM_ORIGIN": ram.origin, "RAM_SIZE": ram.size}
+        elf = out / f"{board.name}.elf"
+        subprocess.run(
+            [gcc, *board.cflags, "-O2", "-g", "-ffreestanding", "-nostdlib",
+             UART_DEFINE[board.uart_kind], "-T", DATA / "prog.ld",
+             *(f"-Wl,--defsym={k}={v:#x}" for k, v in symbols.items()),
+             DATA / "prog.c", "-lgcc", "-o", elf],
+            check=True,
+        )
+        elves[board.name] = elf
+    return elves
+
+
+BOARDS = pytest.mark.parametrize("board", list(all_boards()), ids=str)
+
+
+def run(programs, board: str, uart_input: bytes, budget: int = BUDGET):
+    return IssSimulator().run(programs[board], get_board(board), uart_input, budget)
+
+
+def test_the_registry_offers_the_built_in_simulator():
+    assert isinstance(SIMULATORS["iss"], IssSimulator)
+    assert SIMULATORS["iss"].missing() is None
+
+
+@BOARDS
+def test_a_run_is_deterministic_and_the_firmware_timing_agrees_with_the_marks(programs, board):
+    first = run(programs, board, b"ww")
+    second = run(programs, board, b"ww")
+    assert first == second
+    lines = first.uart_output.decode().splitlines()
+    assert lines[0] == "ready"
+    assert lines[1].split()[1] == lines[2].split()[1]  # same workload result twice
+    assert first.exit_reason == "idle"
+    assert len(first.marks) == 4
+    # the cycles the firmware measured with DWT CYCCNT are the model's
+    spans = [b.cycles - a.cycles for a, b in zip(first.marks[::2], first.marks[1::2], strict=True)]
+    assert [int(line.split()[3], 16) for line in lines[1:]] == spans
+    assert sum(i for i, _ in first.functions.values()) == first.instructions
+    assert sum(c for _, c in first.functions.values()) == first.cycles
+    assert max(first.functions, key=lambda f: first.functions[f][1]) == "main"
+
+
+@BOARDS
+def test_instruction_counts_equal_a_per_instruction_hook(programs, board):
+    from unicorn import UC_HOOK_CODE
+    from unicorn.arm_const import UC_ARM_REG_PC
+
+    elf = programs[board]
+    sim = _Run(elf, get_board(board), b"www", BUDGET)
+    functions = FunctionMap.from_elf(elf)
+    seen: dict[str, int] = {}
+
+    def each_instruction(uc, address, size, _):
+        name = functions.name_at(address)
+        seen[name] = seen.get(name, 0) + 1
+
+    sim.uc.hook_add(UC_HOOK_CODE, each_instruction)
+    result = sim.execute()
+    # the hook also saw the UART poll the run stopped at, which never completed
+    seen[functions.name_at(sim.uc.reg_read(UC_ARM_REG_PC))] -= 1
+    assert {name: i for name, (i, _) in result.functions.items()} == seen
+    assert result.instructions == sum(seen.values())
+
+
+@BOARDS
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (b"u", r"undefined instruction at pc 0x[0-9a-f]{8} in main"),
+        (b"m", r"unmapped or protected address 0x70000000 at pc 0x[0-9a-f]{8} in main"),
+        (b"h", r"HardFault: the firmware entered its fault handler from main .* "
+               r"in HardFault_Handler"),
+        (b"s", r"timeout: the instruction budget of 5,000,000 ran out"),
+    ],
+)
+def test_faults_and_hangs_raise_with_the_pc_and_function(programs, board, command, message):
+    with pytest.raises(SimulationError, match=message) as error:
+        run(programs, board, b"w" + command)
+    assert "UART output ended with" in str(error.value)
+
+
+def test_an_elf_for_another_board_is_refused(programs):
+    with pytest.raises(SimulationError, match="outside the memory of nrf52840"):
+        IssSimulator().run(programs["stm32f746"], get_board("nrf52840"), b"", BUDGET)

@@ -1,0 +1,83 @@
+"""Per-function profile: block counts and cycles attributed to the ELF's function symbols."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FunctionMap:
+    """Function address ranges from an ELF symbol table (Thumb bit cleared)."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    names: tuple[str, ...]
+
+    @classmethod
+    def from_elf(cls, elf: Path) -> FunctionMap:
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+
+        funcs: dict[int, tuple[int, str]] = {}
+        with elf.open("rb") as f:
+            for section in ELFFile(f).iter_sections():
+                if not isinstance(section, SymbolTableSection):
+                    continue
+                for sym in section.iter_symbols():
+                    if sym["st_info"]["type"] == "STT_FUNC" and sym.name:
+                        start = sym["st_value"] & ~1
+                        if sym["st_size"] >= funcs.get(start, (0, ""))[0]:
+                            funcs[start] = (sym["st_size"], sym.name)
+        starts = sorted(funcs)
+        ends = []
+        for i, start in enumerate(starts):
+            size = funcs[start][0]
+            following = starts[i + 1] if i + 1 < len(starts) else start + max(size, 2)
+            ends.append(start + size if size else following)
+        return cls(tuple(starts), tuple(ends), tuple(funcs[s][1] for s in starts))
+
+    def name_at(self, address: int) -> str:
+        """The function containing `address`, or its hex address when no symbol covers it."""
+        i = bisect.bisect_right(self.starts, address) - 1
+        if i >= 0 and address < self.ends[i]:
+            return self.names[i]
+        return f"0x{address:08x}"
+
+
+@dataclass(frozen=True)
+class FunctionRow:
+    name: str
+    instructions: int
+    cycles: int
+    share: float  # of all cycles, 0..1
+
+
+def by_function(
+    blocks: Mapping[int, tuple[int, int]], functions: FunctionMap
+) -> dict[str, tuple[int, int]]:
+    """Sum (instructions, cycles) per block address into per-function totals."""
+    totals: dict[str, tuple[int, int]] = {}
+    for address, (instructions, cycles) in blocks.items():
+        name = functions.name_at(address)
+        old = totals.get(name, (0, 0))
+        totals[name] = (old[0] + instructions, old[1] + cycles)
+    return totals
+
+
+def profile(functions: Mapping[str, tuple[int, int]]) -> list[FunctionRow]:
+    """Rows sorted by cycles, most expensive first, from a SimResult's `functions`."""
+    total = sum(cycles for _, cycles in functions.values()) or 1
+    rows = [FunctionRow(name, i, c, c / total) for name, (i, c) in functions.items()]
+    return sorted(rows, key=lambda r: (-r.cycles, r.name))
+
+
+def format_profile(rows: list[FunctionRow], top: int = 20) -> str:
+    """A Markdown table of the `top` most expensive functions."""
+    from tabulate import tabulate
+
+    table = [(r.name, r.instructions, r.cycles, f"{100 * r.share:.1f} %") for r in rows[:top]]
+    return tabulate(table, headers=("function", "instructions", "cycles", "share"),
+                    tablefmt="github")
