@@ -23,6 +23,7 @@ enum {
     MAX_RECORDED = 32, /* timed inferences whose cycles are reported one by one */
 };
 
+static int init_status; /* tb_backend_init()'s result: nothing runs on a failed engine */
 static uint8_t db[TB_DB_CAPACITY];
 static size_t db_expected; /* set by `db load N` */
 static size_t db_filled;
@@ -121,6 +122,10 @@ static void infer(const char *arg)
         th_printf("e-[infer needs N W: N >= 1 timed runs after W warm-ups]\r\n");
         return;
     }
+    if (init_status != 0) {
+        th_printf("e-[the engine failed to initialise: %d]\r\n", init_status);
+        return;
+    }
     if (db_filled != th_input_size()) {
         th_printf("e-[input has %lu of %lu bytes; send db load and db first]\r\n",
                   (unsigned long)db_filled, (unsigned long)th_input_size());
@@ -189,9 +194,9 @@ static void dispatch(const char *cmd)
 
 int main(void)
 {
-    int status = th_final_initialize();
-    if (status != 0) {
-        th_printf("e-[tb_backend_init failed: %d]\r\n", status);
+    init_status = th_final_initialize();
+    if (init_status != 0) {
+        th_printf("e-[tb_backend_init failed: %d]\r\n", init_status);
     }
     th_printf("m-init-done\r\n");
     th_printf("m-ready\r\n");

@@ -1,6 +1,8 @@
 """Run the harness with the minimal backend in the built-in simulator, through the protocol."""
 
+import dataclasses
 import re
+import shutil
 
 import pytest
 
@@ -43,9 +45,9 @@ def reference_outputs(data: bytes) -> list[int]:
     return out
 
 
-def run(board_name: str, script: bytes):
+def run(board_name: str, script: bytes, sources=None):
     board = get_board(board_name)
-    firmware = build_firmware(minimal_sources(), board)
+    firmware = build_firmware(sources or minimal_sources(), board)
     result = iss.IssSimulator().run(firmware.elf, board, script, BUDGET)
     assert result.exit_reason == "idle"
     return result, parse_session(result.uart_output)
@@ -82,3 +84,19 @@ def test_protocol_errors_are_reported_and_the_device_stays_ready():
         "infer needs N W: N >= 1 timed runs after W warm-ups",
     )
     assert not session.infer_done
+
+
+def test_an_engine_that_fails_to_initialise_is_never_invoked(tmp_path):
+    folder = tmp_path / "minimal"
+    shutil.copytree(SOURCE_DIR, folder)
+    source = folder / "minimal.c"
+    source.write_text(source.read_text().replace("return 0;", "return 3;", 1))  # in init
+    sources = dataclasses.replace(
+        minimal_sources(), sources=(source, folder / "minimal_model.c"), include_dirs=(folder,)
+    )
+    result, session = run("stm32f746", session_script(bytes(INPUT_BYTES)), sources)
+    assert session.errors == (
+        "tb_backend_init failed: 3",
+        "the engine failed to initialise: 3",
+    )
+    assert result.marks == ()
