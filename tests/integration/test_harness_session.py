@@ -100,3 +100,26 @@ def test_an_engine_that_fails_to_initialise_is_never_invoked(tmp_path):
         "the engine failed to initialise: 3",
     )
     assert result.marks == ()
+
+
+def test_cpp_constructors_run_before_main(tmp_path):
+    folder = tmp_path / "minimal"
+    shutil.copytree(SOURCE_DIR, folder)
+    (folder / "probe.cc").write_text(
+        "struct Probe { int value; Probe() : value(42) {} };\n"
+        "static Probe probe;\n"
+        'extern "C" int tb_probe_value(void) { return probe.value; }\n'
+    )
+    source = folder / "minimal.c"
+    source.write_text(  # init fails with the probe's value unless its constructor ran
+        "int tb_probe_value(void);\n"
+        + source.read_text().replace("return 0;", "return tb_probe_value() - 42;", 1)
+    )
+    sources = dataclasses.replace(
+        minimal_sources(),
+        sources=(source, folder / "minimal_model.c", folder / "probe.cc"),
+        include_dirs=(folder,),
+    )
+    _, session = run("nrf52840", session_script(bytes(INPUT_BYTES)), sources)
+    assert session.errors == ()
+    assert session.infer_done
