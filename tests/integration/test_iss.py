@@ -18,6 +18,13 @@ BUDGET = 5_000_000
 UART_DEFINE = {"stm32-usart": "-DUART_STM32", "nrf-uart": "-DUART_NRF"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory) -> dict[str, Path]:
     """prog.c built for every board with the board's own flags and memory map."""
@@ -115,3 +122,28 @@ def test_faults_and_hangs_raise_with_the_pc_and_function(programs, board, comman
 def test_an_elf_for_another_board_is_refused(programs):
     with pytest.raises(SimulationError, match="outside the memory of nrf52840"):
         IssSimulator().run(programs["stm32f746"], get_board("nrf52840"), b"", BUDGET)
+
+
+@BOARDS
+def test_the_harness_sets_up_its_clock_and_caches_and_profiles_by_function(board):
+    from tinybench.firmware import build_firmware
+    from tinybench.firmware.minimal import INPUT_BYTES, minimal_sources
+    from tinybench.protocol import parse_session, session_script
+
+    target = get_board(board)
+    firmware = build_firmware(minimal_sources(), target)
+    sim = _Run(firmware.elf, target, session_script(bytes(INPUT_BYTES), runs=2), BUDGET)
+    result = sim.execute()
+    session = parse_session(result.uart_output)
+    assert session.clock_hz == target.clock_hz  # the STM32 RCC ready flags follow their enables
+    assert sim.model().fetch_wait == 0  # the firmware turned its instruction cache on
+    assert "tb_backend_invoke" in result.functions
+
+
+@pytest.mark.slow
+def test_the_speed_benchmark_runs(capsys):
+    from tinybench.simulators.bench import main
+
+    main(["--board", "nrf52840", "--runs", "1", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "unicorn, no hooks" in out and "tinybench iss" in out and "ratio" in out

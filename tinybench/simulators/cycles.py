@@ -142,6 +142,11 @@ def _disassembler():
     return cs
 
 
+@cache
+def _name(instruction_id: int) -> str:
+    return _disassembler().insn_name(instruction_id)
+
+
 @lru_cache(maxsize=1 << 16)
 def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
     """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns."""
@@ -154,18 +159,17 @@ def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
         for insn in cs.disasm(code[offset:], address + offset):
             offset += insn.size
             reads, writes = insn.regs_access()
-            mem = [op.mem for op in insn.operands if op.type == arm_const.ARM_OP_MEM]
-            name = insn.insn_name()
-            n_regs = sum(op.type == arm_const.ARM_OP_REG for op in insn.operands)
-            if name in _BASE_AND_LIST:
-                n_regs -= 1
-            target = insn.operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None
+            operands = insn.operands
+            name = _name(insn.id)
+            regs = [op.reg for op in operands if op.type == arm_const.ARM_OP_REG]
+            mem = [op.mem for op in operands if op.type == arm_const.ARM_OP_MEM]
+            target = operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None
             conditional = name in {"cbz", "cbnz"} or (
                 name == "b" and insn.cc not in (arm_const.ARM_CC_AL, arm_const.ARM_CC_INVALID))
             out.append(Instruction(
                 insn.address, insn.size, name, frozenset(reads), frozenset(writes),
-                frozenset(r for m in mem for r in (m.base, m.index) if r), n_regs, target,
-                conditional))
+                frozenset(r for m in mem for r in (m.base, m.index) if r),
+                len(regs) - (name in _BASE_AND_LIST), target, conditional))
         if offset < len(code):  # capstone stopped at something it cannot decode
             out.append(Instruction(address + offset, 2, "udf", frozenset(), frozenset(),
                                    frozenset(), 0, None, False))
