@@ -1,0 +1,33 @@
+"""The benchmark tasks: the four MLPerf Tiny reference models, by name.
+
+Listing tasks is cheap; Keras is imported only when a task's model is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from tinybench.errors import ConfigError
+from tinybench.tasks import ad, ic, kws, vww
+from tinybench.tasks.base import Task
+
+TASKS: dict[str, Task] = {m.TASK.name: m.TASK for m in (kws, vww, ic, ad)}
+
+__all__ = ["TASKS", "Task", "format_tasks", "get_task"]
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        hint = difflib.get_close_matches(name, TASKS, n=1)
+        more = f" Did you mean '{hint[0]}'?" if hint else ""
+        raise ConfigError(f"unknown task '{name}'; known tasks: {', '.join(TASKS)}.{more}")
+    return TASKS[name]
+
+
+def format_tasks() -> str:
+    """One line per task: name, what it does, architecture, input shape, reference MACs."""
+    return "\n".join(
+        f"{t.name:6} {t.title:22} {t.architecture:18} input {'x'.join(map(str, t.input_shape)):12}"
+        f" {t.reference_macs / 1e6:6.3f} M MACs"
+        for t in TASKS.values()
+    )
