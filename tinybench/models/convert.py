@@ -1,0 +1,125 @@
+"""Task -> full-integer int8 .tflite, deterministic for a seed, cached by content hash.
+
+Weights are untrained but drawn from a seeded generator, and the converter calibrates on
+seeded synthetic inputs, so the same seed always gives a byte-identical flatbuffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinybench.paths import atomic_write, cache_dir, content_hash
+from tinybench.tasks import base, get_task
+
+if TYPE_CHECKING:
+    import keras
+
+    from tinybench.tasks import Task
+
+CALIBRATION_SAMPLES = 32
+
+
+def export(task: str, seed: int = 0) -> Path:
+    """The cached int8 .tflite of `task` with weights from `seed`; converted on first use."""
+    spec = get_task(task)
+    path = cache_dir("models") / f"{spec.name}-s{seed}-{_cache_key(spec, seed)}.tflite"
+    if not path.exists():
+        with _output_to(path.with_suffix(".log")):
+            data = convert(spec, seed)
+        atomic_write(path, data)
+    return path
+
+
+def convert(task: Task, seed: int = 0) -> bytes:
+    """Build `task`'s model with seeded weights and convert it to an int8 flatbuffer.
+
+    Keras's session is cleared first: layer names, which end up in the flatbuffer, come from
+    its global counters.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.backend.clear_session()
+    model = task.build()
+    calibration = np.random.default_rng([seed, 1]).uniform(
+        -1.0, 1.0, size=(CALIBRATION_SAMPLES, *task.input_shape)
+    ).astype(np.float32)
+    _initialise(model, np.random.default_rng(seed), calibration.reshape(-1, *task.input_shape[1:]))
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample] for sample in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send everything written to stdout and stderr, C++ logs included, to `log`.
+
+    TensorFlow and Keras print pages of progress while converting; a failure still raises,
+    and its traceback is printed after the streams are back.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with log.open("wb") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+def _initialise(model: keras.Model, rng: np.random.Generator, batch: np.ndarray) -> None:
+    """Seeded He-normal kernels and small biases; batch-norm statistics measured on `batch`.
+
+    With made-up statistics each layer shrinks its input a little, and the deeper models'
+    outputs stop depending on their input. Measured ones keep every activation at the scale
+    its batch norm's gamma and beta set.
+    """
+    from keras import layers
+
+    for var in model.trainable_weights:
+        shape = tuple(var.shape)
+        kind = var.path.rsplit("/", 1)[-1]
+        if kind in ("kernel", "depthwise_kernel"):
+            fan_in = np.prod(shape[:2] if kind == "depthwise_kernel" else shape[:-1])
+            value = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+        elif kind == "gamma":
+            value = rng.uniform(0.5, 1.5, shape)
+        else:  # bias, beta
+            value = rng.normal(0.0, 0.1, shape)
+        var.assign(value.astype(var.dtype))
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.0  # the moving statistics become those of this one batch
+    model(batch, training=True)
+
+
+def _cache_key(task: Task, seed: int) -> str:
+    """Changes when the task's model code, this converter or TensorFlow changes."""
+    from importlib.metadata import version
+
+    return content_hash(
+        Path(inspect.getfile(task.build)),
+        Path(base.__file__),
+        Path(__file__),
+        version("tensorflow"),
+        str(seed),
+    )

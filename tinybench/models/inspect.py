@@ -1,0 +1,204 @@
+"""Read any .tflite: ops, tensors, quantization, MACs per layer and weight bytes.
+
+The flatbuffer is parsed with the `tflite` package (generated from TensorFlow's schema), so
+nothing needs to run. tinybench benchmarks full-integer models, so a model whose inputs or
+outputs are not int8 is refused. MACs are counted for the layers that multiply: convolutions
+(plain, depthwise, transposed) and fully connected layers; every other op counts zero.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+
+import tflite
+
+from tinybench.errors import ConfigError
+
+_OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if k.isupper()}
+_TYPE_NAMES = {v: k.lower() for k, v in vars(tflite.TensorType).items() if k.isupper()}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy-style: "int8", "float32", ...
+    scale: float | None  # per-tensor quantization; None when not quantized
+    zero_point: int | None
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int
+    op: str  # builtin name such as "CONV_2D", or "CUSTOM:<code>"
+    output_shape: tuple[int, ...]
+    macs: int
+    weight_bytes: int  # constant inputs: weights, biases
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: Path
+    size_bytes: int
+    ops: dict[str, int]  # op name -> number of layers, most frequent first
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    layers: tuple[LayerInfo, ...]
+    macs: int
+    weight_bytes: int  # every constant buffer, counted once
+
+
+def inspect_model(path: Path) -> ModelInfo:
+    """Parse `path`; ConfigError if it is not an intact int8 TFLite flatbuffer."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read model '{path}': {error.strerror}") from error
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ConfigError(f"'{path}' is not a TFLite flatbuffer; give an int8 .tflite file")
+    try:
+        if len(data) % 4:  # a finished flatbuffer is padded to its alignment
+            raise ValueError("the file size is not a multiple of 4")
+        info = _parse(path, _Bounded(data))
+    except (struct.error, IndexError, ValueError, UnicodeDecodeError) as error:
+        message = f"'{path}' is truncated or damaged; export or convert it again"
+        raise ConfigError(message) from error
+    for tensor in (*info.inputs, *info.outputs):
+        if tensor.dtype != "int8":
+            raise ConfigError(
+                f"'{path}': tensor '{tensor.name}' is {tensor.dtype}, but tinybench runs "
+                "full-integer models; convert with int8 inference input and output types"
+            )
+    return info
+
+
+class _Bounded(bytes):
+    """File contents whose slices refuse to run past the end.
+
+    The flatbuffers runtime reads strings by slicing, which would silently shorten a string
+    cut off by truncation; its other reads already fail past the end.
+    """
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.stop is not None and key.stop > len(self):
+            raise IndexError("a string runs past the end of the file")
+        return super().__getitem__(key)
+
+
+def _parse(path: Path, data: bytes) -> ModelInfo:
+    model = tflite.Model.GetRootAsModel(data, 0)
+    buffer_sizes = [_buffer_size(model.Buffers(i), len(data)) for i in range(model.BuffersLength())]
+    op_names = [_op_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    if model.SubgraphsLength() == 0:
+        raise ValueError("the model has no subgraph")
+
+    layers: list[LayerInfo] = []
+    used_buffers: set[int] = set()
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            inputs = [tensors[i] if i >= 0 else None for i in op.InputsAsNumpy().tolist()]
+            outputs = [tensors[i] for i in op.OutputsAsNumpy().tolist()]
+            constants = {t.Buffer() for t in inputs if t is not None and buffer_sizes[t.Buffer()]}
+            used_buffers |= constants
+            name = op_names[op.OpcodeIndex()]
+            layers.append(LayerInfo(
+                index=len(layers),
+                op=name,
+                output_shape=_shape(outputs[0]) if outputs else (),
+                macs=_macs(name, inputs, outputs),
+                weight_bytes=sum(buffer_sizes[b] for b in constants),
+            ))
+
+    main = model.Subgraphs(0)
+    ops = Counter(layer.op for layer in layers)
+    return ModelInfo(
+        path=path,
+        size_bytes=len(data),
+        ops=dict(ops.most_common()),
+        inputs=tuple(_tensor(main.Tensors(i)) for i in main.InputsAsNumpy().tolist()),
+        outputs=tuple(_tensor(main.Tensors(i)) for i in main.OutputsAsNumpy().tolist()),
+        layers=tuple(layers),
+        macs=sum(layer.macs for layer in layers),
+        weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
+    )
+
+
+def _buffer_size(buffer: tflite.Buffer, file_size: int) -> int:
+    """Bytes of a constant buffer, checked to lie inside the file."""
+    if buffer.Offset() > 1:  # stored outside the flatbuffer, after it (models over 2 GB)
+        if buffer.Offset() + buffer.Size() > file_size:
+            raise ValueError("a buffer ends past the end of the file")
+        return buffer.Size()
+    if buffer.DataLength() == 0:
+        return 0
+    return buffer.DataAsNumpy().size  # numpy refuses to read past the end of the file
+
+
+def _op_name(code: tflite.OperatorCode) -> str:
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    if builtin == tflite.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{(code.CustomCode() or b'?').decode()}"
+    return _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
+
+
+def _shape(tensor: tflite.Tensor) -> tuple[int, ...]:
+    return tuple(tensor.Shape(i) for i in range(tensor.ShapeLength()))
+
+
+def _tensor(tensor: tflite.Tensor) -> TensorInfo:
+    quant = tensor.Quantization()
+    quantized = quant is not None and quant.ScaleLength() > 0
+    return TensorInfo(
+        name=tensor.Name().decode(),
+        shape=_shape(tensor),
+        dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
+        scale=float(quant.Scale(0)) if quantized else None,
+        zero_point=int(quant.ZeroPoint(0)) if quantized and quant.ZeroPointLength() else None,
+    )
+
+
+def _macs(op: str, inputs: list, outputs: list) -> int:
+    """Multiply-accumulates of one layer, from its weight and output shapes."""
+    if op == "CONV_2D":  # filter [out_ch, kh, kw, in_ch]
+        _, kh, kw, in_ch = _shape(inputs[1])
+        return prod(_shape(outputs[0])) * kh * kw * in_ch
+    if op == "DEPTHWISE_CONV_2D":  # filter [1, kh, kw, out_ch]
+        _, kh, kw, _ = _shape(inputs[1])
+        return prod(_shape(outputs[0])) * kh * kw
+    if op == "FULLY_CONNECTED":  # weights [units, depth]
+        return prod(_shape(outputs[0])) * _shape(inputs[1])[-1]
+    if op == "TRANSPOSE_CONV":  # inputs: output shape, filter [out_ch, kh, kw, in_ch], input
+        out_ch, kh, kw, _ = _shape(inputs[1])
+        return prod(_shape(inputs[2])) * kh * kw * out_ch
+    return 0
+
+
+def format_model(info: ModelInfo) -> str:
+    """A human-readable report of `info`: tensors, op histogram, layer table, totals."""
+    lines = [f"{info.path}  ({info.size_bytes:,} bytes)", ""]
+    for kind, tensors in (("input", info.inputs), ("output", info.outputs)):
+        for t in tensors:
+            quant = f"scale {t.scale:.6g} zero point {t.zero_point}" if t.scale else "not quantized"
+            lines.append(f"{kind:6}  {t.name}  {t.dtype}{list(t.shape)}  {quant}")
+    lines += ["", "ops:"]
+    lines += [f"  {name:24} {count:4}" for name, count in info.ops.items()]
+    lines += ["", f"{'#':>4}  {'op':24} {'output':18} {'MACs':>12} {'weight bytes':>13}"]
+    lines += [
+        f"{layer.index:4}  {layer.op:24} {list(layer.output_shape)!s:18} "
+        f"{layer.macs:12,} {layer.weight_bytes:13,}"
+        for layer in info.layers
+    ]
+    lines += [
+        "",
+        f"total MACs    {info.macs:,} ({info.macs / 1e6:.3f} M)",
+        f"weight bytes  {info.weight_bytes:,}",
+    ]
+    return "\n".join(lines)
