@@ -81,6 +81,13 @@ def test_a_run_is_deterministic_and_the_firmware_timing_agrees_with_the_marks(pr
 
 
 @BOARDS
+def test_systick_counts_model_cycles(programs, board):
+    result = run(programs, board, b"t")
+    period = int(result.uart_output.decode().splitlines()[1], 16)
+    assert abs(period - 1000) < 20  # one reload period, seen through a polling loop
+
+
+@BOARDS
 def test_instruction_counts_equal_a_per_instruction_hook(programs, board):
     from unicorn import UC_HOOK_CODE
     from unicorn.arm_const import UC_ARM_REG_PC

@@ -80,11 +80,11 @@ class _Uart:
     """The host end of the board's UART: input to feed, output collected, idle detection."""
 
     def __init__(self, kind: str, data: bytes, stop: Callable[[], None]) -> None:
-        self.kind, self.pending, self.output = kind, bytearray(data), bytearray()
+        self.kind, self.input, self.position, self.output = kind, data, 0, bytearray()
         self.stop, self.empty_polls, self.idle = stop, 0, False
 
     def receive_ready(self) -> bool:
-        if self.pending:
+        if self.position < len(self.input):
             self.empty_polls = 0
             return True
         self.empty_polls += 1
@@ -95,7 +95,10 @@ class _Uart:
 
     def receive(self) -> int:
         self.empty_polls = 0
-        return self.pending.pop(0) if self.pending else 0
+        if self.position == len(self.input):
+            return 0
+        self.position += 1
+        return self.input[self.position - 1]
 
     def send(self, value: int) -> None:
         self.empty_polls = 0
@@ -262,18 +265,32 @@ class _Run:
         if self.board.core == "cortex-m7":
             regs.on_read[0xD80] = lambda: M7_DCACHE_CCSIDR
         regs.on_write[0xDFC] = self.cyccnt_enable_changes
-        systick_start = [0]
+        systick = {"start": 0, "wraps": 0}  # cycles when enabled, wraps seen by CSR reads
+
+        def systick_state() -> tuple[int, int]:
+            """(current value, wraps since enabled) of the 24-bit down-counter."""
+            reload = regs.values.get(0x14, 0) & 0xFFFFFF
+            elapsed = self.now()[1] - systick["start"]
+            return reload - elapsed % (reload + 1), elapsed // (reload + 1)
 
         def systick_control(value: int) -> None:
-            systick_start[0] = self.now()[1]
+            systick["start"], systick["wraps"] = self.now()[1], 0
+
+        def systick_status() -> int:  # CSR, with COUNTFLAG (bit 16) set once per wrap
+            csr = regs.values.get(0x10, 0) & ~(1 << 16)
+            if not csr & 1:
+                return csr
+            wraps = systick_state()[1]
+            wrapped, systick["wraps"] = wraps > systick["wraps"], wraps
+            return csr | wrapped << 16
 
         def systick_value() -> int:
             if not regs.values.get(0x10, 0) & 1:
                 return regs.values.get(0x18, 0)
-            reload = regs.values.get(0x14, 0) & 0xFFFFFF
-            return reload - (self.now()[1] - systick_start[0]) % (reload + 1)
+            return systick_state()[0]
 
         regs.on_write[0x10] = systick_control
+        regs.on_read[0x10] = systick_status
         regs.on_read[0x18] = systick_value
         return regs
 

@@ -5,6 +5,7 @@
  *   w  run a deterministic workload between two DWT CYCCNT reads, print its result
  *   u  execute an undefined instruction      m  read an unmapped address
  *   h  call the fault handler                s  spin forever
+ *   t  time one SysTick period (1000 cycles) with the DWT cycle counter
  * Then it polls the UART for more input, which is where the simulator stops it ("idle").
  * Built with -DUART_STM32 (USART1) or -DUART_NRF (legacy UART0).
  */
@@ -15,6 +16,9 @@
 #define DWT_CYCCNT REG(0xE0001004u)
 #define DEMCR REG(0xE000EDFCu)
 #define CPACR REG(0xE000ED88u)
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
 
 #if defined(UART_STM32)
 #define USART1 0x40011000u
@@ -113,6 +117,15 @@ int main(void) {
         } else if (c == 'h') {
             void (*volatile handler)(void) = HardFault_Handler;
             handler();
+        } else if (c == 't') {
+            SYST_RVR = 999;
+            SYST_CVR = 0;
+            SYST_CSR = 5; /* enable, core clock */
+            while (!(SYST_CSR & (1u << 16))) {}
+            uint32_t start = DWT_CYCCNT;
+            while (!(SYST_CSR & (1u << 16))) {}
+            put_hex(DWT_CYCCNT - start);
+            put('\n');
         } else if (c == 's') {
             for (volatile int i = 0;; i++) {}
         }
