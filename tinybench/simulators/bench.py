@@ -1,12 +1,14 @@
 """Speed of the built-in simulator: Unicorn alone versus Unicorn with tinybench's counting.
 
     python -m tinybench.simulators.bench [--board stm32f746] [--runs 20]
+    python -m tinybench.simulators.bench --board nrf52840 --elf FIRMWARE.elf --input SESSION
 
-Builds the harness with bench_backend.c (an int8 3x3 convolution) for the board, then runs the
-same session twice: once on bare Unicorn (the same machine, the block hook removed) and once
-as IssSimulator.run does it (native block counts, cycle model, marks, profile). Prints the
-instructions, time and MIPS of each, and their ratio. Times are CPU seconds of this process,
-the best of --repeat runs, so other work on a shared machine disturbs them little.
+Builds the harness with bench_backend.c (an int8 3x3 convolution) for the board, or takes the
+given firmware and UART input, then runs the same session twice: once on bare Unicorn (the same
+machine, the block hook removed) and once as IssSimulator.run does it (native block counts,
+cycle model, marks, profile). Prints the instructions, time and MIPS of each, and their ratio.
+Times are CPU seconds of this process, the best of --repeat runs, so other work on a shared
+machine disturbs them little.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tinybench.backends import FirmwareSources
-from tinybench.boards import get_board
+from tinybench.boards import Board, get_board
 from tinybench.firmware.build import build_firmware
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators import SimResult
@@ -39,14 +41,8 @@ def workload(board_name: str, runs: int) -> tuple[Path, bytes]:
     return firmware.elf, session_script(bytes(range(INPUT_BYTES)), runs=runs)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--board", default="stm32f746")
-    parser.add_argument("--runs", type=int, default=20, help="inferences in the session")
-    parser.add_argument("--repeat", type=int, default=3, help="keep the best of this many")
-    args = parser.parse_args(argv)
-    board = get_board(args.board)
-    elf, script = workload(args.board, args.runs)
+def compare(elf: Path, board: Board, script: bytes, repeat: int) -> tuple[float, float, SimResult]:
+    """CPU seconds of bare Unicorn and of the full simulator on one session, and its result."""
     budget = 10**11
 
     def bare() -> None:
@@ -60,16 +56,32 @@ def main(argv: list[str] | None = None) -> None:
         decode.cache_clear()  # each run decodes its blocks afresh, as a new process would
         return IssSimulator().run(elf, board, script, budget)
 
-    bare_s = min(_cpu_seconds(bare) for _ in range(args.repeat))
-    full_s = min(_cpu_seconds(full) for _ in range(args.repeat))
-    result = full()
+    bare_s = min(_cpu_seconds(bare) for _ in range(repeat))
+    full_s = min(_cpu_seconds(full) for _ in range(repeat))
+    return bare_s, full_s, full()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", default="stm32f746")
+    parser.add_argument("--runs", type=int, default=20, help="inferences in the session")
+    parser.add_argument("--repeat", type=int, default=3, help="keep the best of this many")
+    parser.add_argument("--elf", type=Path, help="time this firmware instead of the built-in one")
+    parser.add_argument("--input", type=Path, help="with --elf: the bytes to send to its UART")
+    args = parser.parse_args(argv)
+    board = get_board(args.board)
+    if args.elf:
+        elf, script = args.elf, args.input.read_bytes() if args.input else b""
+    else:
+        elf, script = workload(args.board, args.runs)
+    bare_s, full_s, result = compare(elf, board, script, args.repeat)
     session = parse_session(result.uart_output)
-    if session.errors or not session.infer_done:
-        raise SystemExit(f"the benchmark session failed: {session}")
+    if session.errors:
+        raise SystemExit(f"the benchmark session failed: {session.errors}")
 
     n = result.instructions
-    print(f"board {board.name}, {args.runs} inferences, {n:,} instructions "
-          f"(the bare run printed cycles of 0, so it ran a few more or fewer)")
+    print(f"{elf.name} on {board.name}: {n:,} instructions "
+          "(the bare run reads CYCCNT as 0, so it may print and run a few fewer)")
     print(f"unicorn, no hooks    {bare_s:7.2f} s  {n / bare_s / 1e6:7.1f} MIPS")
     print(f"tinybench iss        {full_s:7.2f} s  {n / full_s / 1e6:7.1f} MIPS  "
           f"(exact block counts, {result.cycles:,} cycles, {len(result.marks)} marks)")

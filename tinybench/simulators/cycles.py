@@ -77,6 +77,8 @@ _FP_MULTI = {"vldmia", "vldmdb", "vstmia", "vstmdb", "vpush", "vpop"}
 _SYSTEM = {"mrs", "msr", "dmb", "dsb", "isb", "svc", "bkpt", "udf", "wfi", "wfe", "sev",
            "yield", "cps", "clrex", "nop", "hint"}
 _BASE_AND_LIST = {"ldm", "ldmdb", "stm", "stmdb", "vldmia", "vldmdb", "vstmia", "vstmdb"}
+_NEEDS_OPERANDS = (_LOAD | _STORE | _PAIR | _MULTI | _FP_MEM | _FP_MULTI
+                   | {"b", "bl", "cbz", "cbnz"})
 _SUBWORD_LOAD = {"ldrb", "ldrh", "ldrsb", "ldrsh", "ldrexb", "ldrexh", "ldrbt", "ldrht",
                  "ldrsbt", "ldrsht"}
 
@@ -159,8 +161,8 @@ def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
         for insn in cs.disasm(code[offset:], address + offset):
             offset += insn.size
             reads, writes = insn.regs_access()
-            operands = insn.operands
             name = _name(insn.id)
+            operands = insn.operands if name in _NEEDS_OPERANDS else ()
             regs = [op.reg for op in operands if op.type == arm_const.ARM_OP_REG]
             mem = [op.mem for op in operands if op.type == arm_const.ARM_OP_MEM]
             target = operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None

@@ -31,11 +31,6 @@ from tinybench.simulators import Mark, SimResult, native
 from tinybench.simulators.cycles import CycleModel, Tally
 
 IDLE_POLLS = 8
-UC_ERRORS = {  # unicorn's uc_err codes
-    10: "undefined instruction",
-    16: "unaligned read", 17: "unaligned write", 18: "unaligned instruction fetch",
-    21: "unhandled CPU exception",
-}
 PERIPHERALS = (0x40000000, 0x20000000)  # base, size: both boards' peripheral space
 PPB = (0xE0000000, 0x100000)  # private peripheral bus: SCS, DWT, ...
 DWT_PAGE, SCS_PAGE = 0xE0001000, 0xE000E000
@@ -295,7 +290,7 @@ class _Run:
         return regs
 
     # --- counters -------------------------------------------------------------------------
-    def read_code(self, address: int, size: int) -> bytes:
+    def read_memory(self, address: int, size: int) -> bytes:
         return bytes(self.uc.mem_read(address, size))
 
     def model(self) -> CycleModel:
@@ -305,7 +300,7 @@ class _Run:
         if page is not None:
             value = page.values.get(address % PAGE, 0)
         else:
-            value = int.from_bytes(self.read_code(address, 4), "little") if bit else 0
+            value = int.from_bytes(self.read_memory(address, 4), "little") if bit else 0
         return self.models[bool(value & bit)]
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
@@ -319,7 +314,7 @@ class _Run:
         if self.counter.state.used != len(self.order):
             new = np.setdiff1d(np.flatnonzero(table["size"]), self.order, assume_unique=True)
             self.order = np.concatenate([self.order, new])
-        tally = self.tallies.setdefault(id(model), Tally(model, self.read_code))
+        tally = self.tallies.setdefault(id(model), Tally(model, self.read_memory))
         known = len(tally.cycles)
         if known < len(self.order):
             rows = table[self.order[known:]]
@@ -331,7 +326,7 @@ class _Run:
         state, model = self.counter.state, self.model()
         if not state.prev_size:
             return 0, 0, 0
-        block = model.block(state.prev, state.prev_size, self.read_code)
+        block = model.block(state.prev, state.prev_size, self.read_memory)
         if not block.address <= pc < block.address + block.size or pc not in block.addresses:
             return block.address, 0, 0
         done, cycles = block.before(pc)
@@ -349,7 +344,7 @@ class _Run:
         try:
             self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
         except UcError as error:
-            self._raise(self.fault or UC_ERRORS.get(error.errno, str(error)))
+            self._raise(self.fault or _describe(error))
         status = self.counter.state.status
         if status == native.BUDGET:
             self._raise(
@@ -371,7 +366,7 @@ class _Run:
     def _result(self) -> SimResult:
         model = self.model()
         edges = self._edges()
-        estimate = model.estimate(edges, self.read_code)
+        estimate = model.estimate(edges, self.read_memory)
         last, skipped_insns, skipped_cycles = self._unfinished(self.uc.reg_read(_reg("PC")))
         counts: dict[int, int] = {}
         sizes: dict[int, int] = {}
@@ -379,7 +374,7 @@ class _Run:
             counts[addr] = counts.get(addr, 0) + count
             sizes[addr] = size
         blocks = {
-            a: (count * model.block(a, sizes[a], self.read_code).instructions,
+            a: (count * model.block(a, sizes[a], self.read_memory).instructions,
                 estimate.by_block.get(a, 0)) for a, count in counts.items()
         }
         instructions, cycles = blocks[last]
@@ -407,6 +402,19 @@ def _follow(page, offset, source, source_offset, mask, shift) -> Callable[[], in
     """A read handler: the stored value plus the `mask` bits of `source` shifted into it."""
     return lambda: page.values.get(offset, 0) | (
         (source.values.get(source_offset, 0) & mask) << shift)
+
+
+def _describe(error) -> str:
+    """Unicorn's error in the words of a firmware developer."""
+    from unicorn import unicorn_const as uc
+
+    return {
+        uc.UC_ERR_INSN_INVALID: "undefined instruction",
+        uc.UC_ERR_READ_UNALIGNED: "unaligned read",
+        uc.UC_ERR_WRITE_UNALIGNED: "unaligned write",
+        uc.UC_ERR_FETCH_UNALIGNED: "unaligned instruction fetch",
+        uc.UC_ERR_EXCEPTION: "unhandled CPU exception",
+    }.get(error.errno, str(error))
 
 
 def _reg(name: str) -> int:
