@@ -15,6 +15,9 @@ LDR_R2_R3 = 0x681A  # ldr r2, [r3]
 ADDS_R0_1 = 0x3001  # adds r0, #1
 ADDS_R1_1 = 0x3101  # adds r1, #1
 LDR_R1_R0 = 0x6801  # ldr r1, [r0]
+LDR_R0_R0 = 0x6800  # ldr r0, [r0]
+LDR_R3_R0_POST = (0xF850, 0x3B04)  # ldr r3, [r0], #4
+LDR_R2_R0_POST = (0xF850, 0x2B04)  # ldr r2, [r0], #4
 CMP_R0_0 = 0x2800  # cmp r0, #0
 BNE_BACK = 0xD1FD  # bne .-2: back to the cmp, the start of its block
 NOP = 0xBF00
@@ -36,6 +39,8 @@ def cycles_of(core: str, *halfwords: int) -> int:
         ((ADDS_R0_1, LDR_R1_R0), 4, 3),  # M4: AGU interlock +1; M7: address needed a cycle early
         ((ADDS_R0_1, ADDS_R1_1), 2, 1),  # M7 dual-issues independent ALU operations
         ((ADDS_R0_1, ADDS_R0_1), 2, 2),  # ... but not dependent ones
+        ((LDR_R0_R0, LDR_R1_R0), 5, 3),  # pointer chasing: no pipelining, AGU waits
+        ((*LDR_R3_R0_POST, *LDR_R2_R0_POST), 3, 2),  # streaming loads with write-back pipeline
     ],
 )
 def test_instruction_timing_rules(halfwords, m4, m7):

@@ -10,7 +10,8 @@ Cortex-M4 (ARM DDI 0439, Cortex-M4 TRM §3.3.1 table 3-1; FPU: table 7-1):
 - SDIV/UDIV: 2-12 depending on operands; we charge a fixed 7.
 - LDR (all widths): 2, but a load right after another load or store pipelines: 1.
   LDRD/STRD: 3. STR: 1. LDM/STM/PUSH/POP: 1 + N registers.
-- An address register written by the previous non-memory instruction: +1 (AGU interlock).
+- An address register written by the previous instruction (other than by a base write-back):
+  +1 (AGU interlock), and a load then does not pipeline.
 - Branches: 1; taken adds a refill P of 1, +1 when the target is a 32-bit instruction on a
   half-word boundary, +1 for register or load-to-PC branches (so P stays in the TRM's 1-3).
 - FPU: VADD/VSUB/VMUL/VNEG/VABS/VCMP/VCVT/VMOV 1, VMLA/VMLS/VFMA family 3, VDIV/VSQRT 14,
@@ -20,8 +21,8 @@ Cortex-M7 (facts from LLVM llvm/lib/Target/ARM/ARMScheduleM7.td):
   one MAC, one branch and one FP unit; LDM/STM/PUSH/POP, LDRD/STRD, divides and system
   instructions issue alone. We charge LDM-type transfers ceil(N/2) cycles (64-bit data path).
 - Latencies: ALU 1, MUL/MAC 2 (accumulator read one cycle late), word load 1, byte/half-word
-  load 2, address operands needed one cycle earlier, SDIV/UDIV 7, FP 3, FP MAC 6 (accumulator
-  read three cycles late), FP divide/square root 16.
+  load 2, base write-back 0, address operands needed one cycle earlier, store data one cycle
+  later, SDIV/UDIV 7, FP 3, FP MAC 6 (accumulator read three cycles late), FP divide/sqrt 16.
 - Branches: predicted direct branches cost nothing extra; a mispredict costs 5 (the TRM range is
   4-6). A conditional branch site mispredicts min(taken, not taken) times (each loop exit, each
   change of direction); register and load-to-PC branches always pay the penalty (the BTAC only
@@ -77,6 +78,7 @@ _FP_MULTI = {"vldmia", "vldmdb", "vstmia", "vstmdb", "vpush", "vpop"}
 _SYSTEM = {"mrs", "msr", "dmb", "dsb", "isb", "svc", "bkpt", "udf", "wfi", "wfe", "sev",
            "yield", "cps", "clrex", "nop", "hint"}
 _BASE_AND_LIST = {"ldm", "ldmdb", "stm", "stmdb", "vldmia", "vldmdb", "vstmia", "vstmdb"}
+_STACK = {"push", "pop", "vpush", "vpop"}
 _NEEDS_OPERANDS = (_LOAD | _STORE | _PAIR | _MULTI | _FP_MEM | _FP_MULTI
                    | {"b", "bl", "cbz", "cbnz"})
 _SUBWORD_LOAD = {"ldrb", "ldrh", "ldrsb", "ldrsh", "ldrexb", "ldrexh", "ldrbt", "ldrht",
@@ -93,6 +95,7 @@ class Instruction:
     reads: frozenset[int]
     writes: frozenset[int]
     address_regs: frozenset[int]  # base and index of a memory operand
+    writeback: frozenset[int]  # a base register the instruction updates
     n_regs: int  # registers transferred by LDM/STM/PUSH/POP/VLDM/VSTM
     target: int | None  # of an immediate branch
     conditional: bool  # a conditional branch (B<cond>, CBZ, CBNZ)
@@ -168,13 +171,19 @@ def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
             target = operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None
             conditional = name in {"cbz", "cbnz"} or (
                 name == "b" and insn.cc not in (arm_const.ARM_CC_AL, arm_const.ARM_CC_INVALID))
+            bases = frozenset(m.base for m in mem if m.base)
+            if name in _BASE_AND_LIST:
+                bases = frozenset(regs[:1])
+            elif name in _STACK:
+                bases = frozenset({arm_const.ARM_REG_SP})
             out.append(Instruction(
                 insn.address, insn.size, name, frozenset(reads), frozenset(writes),
                 frozenset(r for m in mem for r in (m.base, m.index) if r),
+                bases & frozenset(writes) if insn.writeback or name in _STACK else frozenset(),
                 len(regs) - (name in _BASE_AND_LIST), target, conditional))
         if offset < len(code):  # capstone stopped at something it cannot decode
             out.append(Instruction(address + offset, 2, "udf", frozenset(), frozenset(),
-                                   frozenset(), 0, None, False))
+                                   frozenset(), frozenset(), 0, None, False))
             offset += 2
     return tuple(out)
 
@@ -323,8 +332,11 @@ def _m4_starts(insns: tuple[Instruction, ...]) -> list[int]:
 
 def _m4_cost(insn: Instruction, prev: Instruction | None) -> int:
     name = insn.name
+    # an address computed by the previous instruction (not its base write-back) waits a cycle
+    depends = prev is not None and bool(insn.address_regs & (prev.writes - prev.writeback))
     if name in _LOAD:
-        cost = 1 if prev is not None and prev.name in _LOAD | _STORE else 2
+        pipelined = prev is not None and prev.name in _LOAD | _STORE and not depends
+        cost = 1 if pipelined else 2
     elif name in _PAIR:
         cost = 3
     elif name in _MULTI:
@@ -345,9 +357,7 @@ def _m4_cost(insn: Instruction, prev: Instruction | None) -> int:
         cost = 4
     else:
         cost = 1
-    agu = (prev is not None and insn.address_regs & prev.writes
-           and prev.name not in _LOAD | _STORE | _PAIR | _MULTI)
-    return cost + bool(agu)
+    return cost + depends
 
 
 _M7_UNITS = {"load": 2, "store": 1, "mac": 1, "branch": 1, "fp": 1, "alu": 2}
@@ -395,9 +405,11 @@ def _m7_starts(insns: tuple[Instruction, ...]) -> list[int]:
         for reg in insn.reads & ready.keys():
             at = ready[reg]
             if reg in insn.address_regs:
-                at += 1
+                at += 1  # address generation happens a stage early
             elif reg in insn.writes:
-                at -= advance
+                at -= advance  # an accumulator is read late
+            elif unit == "store":
+                at -= 1  # store data is read late
             need = max(need, at)
         if need > cycle:
             cycle, used = need, []
@@ -405,7 +417,7 @@ def _m7_starts(insns: tuple[Instruction, ...]) -> list[int]:
             cycle, used = cycle + 1, []
         starts.append(cycle)
         for reg in insn.writes:
-            ready[reg] = cycle + latency
+            ready[reg] = cycle if reg in insn.writeback else cycle + latency
         if alone or occupy > 1:
             cycle, used = cycle + occupy, []
         else:
