@@ -11,6 +11,10 @@ two words. Devices modelled:
 - SCB registers read back what was written (CPUID and the M7 cache geometry are fixed values),
   and on the STM32F746 the RCC/PWR ready flags follow their enable bits, so clock set-up works.
 Every other peripheral address is plain memory: a read returns what was last written there.
+Counting: every instruction of every translated block entered counts as executed, including
+IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
+holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
+at the idle poll counts up to, not including, that poll.
 Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
 fault handler) and the instruction budget raise SimulationError naming the PC and function.
 """
