@@ -134,3 +134,8 @@ def test_model_source_holds_the_exact_bytes(tmp_path: Path) -> None:
     body = source.split("= {", 1)[1].split("};", 1)[0]
     assert bytes(int(v) for v in body.replace("\n", "").split(",")) == bytes(range(50))
     assert "alignas(16) const unsigned char kTbModel[50]" in source
+
+
+def test_final_arena_adds_the_margin_and_keeps_16_byte_alignment() -> None:
+    assert tflm.final_arena(22868) == 22868 + 1024 + 12
+    assert tflm.final_arena(1024) == 1024 + tflm.ARENA_MARGIN

@@ -5,7 +5,7 @@ For a model, tinybench generates tb_tflm_model.h: the flatbuffer as a const arra
 an op resolver that adds only the builtin ops the model uses, and the tensor arena size.
 The glue in firmware/backends/tflm implements tb_backend.h on top of it. The arena is sized
 by measurement: a probe firmware with a generous arena runs once in the simulator and
-reports arena_used_bytes(); the final arena is that plus ARENA_MARGIN.
+reports arena_used_bytes(); the final arena is that plus ARENA_MARGIN, rounded up to 16.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class TflmBackend:
         ops = model_ops(model)
         lib = library(board, self.kernels, ops)
         used = _arena_used(self, model, board, lib, ops, workdir, probe or _simulated_probe)
-        return self._sources(model, lib, ops, used + ARENA_MARGIN, workdir, used)
+        return self._sources(model, lib, ops, final_arena(used), workdir, used)
 
     def _sources(self, model: Path, lib: TflmLibrary, ops: tuple[str, ...], arena: int,
                  workdir: Path, used: int | None) -> FirmwareSources:
@@ -151,6 +151,12 @@ alignas(16) const unsigned char kTbModel[{len(data)}] = {{
 """
 
 
+def final_arena(used: int) -> int:
+    """The arena for a measured use: plus the margin, rounded up to 16 bytes (TFLM aligns
+    its tail allocations to the arena's end, so the size's alignment changes the use)."""
+    return -(-(used + ARENA_MARGIN) // 16) * 16
+
+
 def _arena_used(backend: TflmBackend, model: Path, board: Board, lib: TflmLibrary,
                 ops: tuple[str, ...], workdir: Path, probe: ArenaProbe) -> int:
     """Arena bytes the model uses on `board`, measured once by `probe` and cached."""
@@ -158,7 +164,7 @@ def _arena_used(backend: TflmBackend, model: Path, board: Board, lib: TflmLibrar
     cached = cache_dir("tflm", "arena") / f"{key}.json"
     if cached.is_file():
         return json.loads(cached.read_text())["arena_used_bytes"]
-    generous = board.ram_size - PROBE_RESERVE
+    generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
     sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
     used = probe(sources, board, input_bytes(model))
     if not 0 < used <= generous:

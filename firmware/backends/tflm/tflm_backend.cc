@@ -8,8 +8,10 @@
 #include <new>
 
 #include "tb_backend.h"
-#include "tb_board.h"
 #include "tb_tflm_model.h"
+extern "C" {
+#include "tb_board.h" /* a C header without C++ guards */
+}
 #include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/schema/schema_generated.h"
