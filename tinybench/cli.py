@@ -40,6 +40,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
     p.add_argument("--results", type=Path, default=Path("results/runs/latest.jsonl"),
                    help="results file the records are appended to")
+    p.add_argument("--resume", action="store_true",
+                   help="take runs that already succeeded from the results file, run the rest")
     p.set_defaults(func=_cmd_run)
 
 
@@ -52,7 +54,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def progress(index: int, total: int, spec, state: str) -> None:
         print(f"[{index}/{total}] {spec.label}: {state}", file=sys.stderr, flush=True)
 
-    records, skipped = run_matrix(specs, args.results, progress)
+    records, skipped = run_matrix(specs, args.results, progress, args.resume)
     if records:
         print(markdown_report(records))
     for spec, reason in skipped:

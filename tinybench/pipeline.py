@@ -24,7 +24,15 @@ from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolN
 from tinybench.firmware.build import Firmware, build_firmware
 from tinybench.paths import cache_dir, content_hash, repo_root
 from tinybench.protocol import parse_session, session_script
-from tinybench.results import Memory, OutputCheck, Record, append_records
+from tinybench.results import (
+    Key,
+    Memory,
+    OutputCheck,
+    Record,
+    append_records,
+    latest,
+    load_records,
+)
 from tinybench.simulators import SIMULATORS, SimResult, Simulator
 from tinybench.tasks import TASKS
 
@@ -45,6 +53,11 @@ class RunSpec:
     @property
     def label(self) -> str:
         return f"{self.task_name}/{self.backend}/{self.board}/{self.simulator}"
+
+    @property
+    def key(self) -> Key:
+        """The key of the records this spec yields (see Record.key)."""
+        return (self.task_name, self.backend, self.board, self.simulator)
 
     @property
     def task_name(self) -> str:
@@ -229,28 +242,41 @@ def _commit() -> str | None:
 Progress = Callable[[int, int, RunSpec, str], None]
 
 
-def run_matrix(specs: list[RunSpec], results: Path | None = None,
-               progress: Progress | None = None) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
+def _quiet(index: int, total: int, spec: RunSpec, state: str) -> None:
+    """The default progress report: none."""
+
+
+def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Progress = _quiet,
+               resume: bool = False) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
     """Run every spec; append each record to `results` as soon as it exists.
 
     Returns the records and the skipped specs with their reasons. An interruption loses
-    nothing that finished: every record is already in the results file.
+    nothing that finished: every record is already in the results file, and with `resume`
+    a spec whose newest record there is "ok" is taken from the file instead of run again.
     """
+    done = _finished(results) if resume and results is not None else {}
     records: list[Record] = []
     skipped: list[tuple[RunSpec, str]] = []
     for index, spec in enumerate(specs, start=1):
-        if progress:
-            progress(index, len(specs), spec, "running")
+        if spec.key in done:
+            records.append(done[spec.key])
+            progress(index, len(specs), spec, "done in an earlier run")
+            continue
+        progress(index, len(specs), spec, "running")
         try:
             record = run(spec)
         except ToolNotFoundError as error:
             skipped.append((spec, str(error)))
-            if progress:
-                progress(index, len(specs), spec, f"skipped: {error}")
+            progress(index, len(specs), spec, f"skipped: {error}")
             continue
         records.append(record)
         if results is not None:
             append_records(results, [record])
-        if progress:
-            progress(index, len(specs), spec, record.broken or "ok")
+        progress(index, len(specs), spec, record.broken or "ok")
     return records, skipped
+
+
+def _finished(results: Path) -> dict[Key, Record]:
+    if not results.exists():
+        return {}
+    return {r.key: r for r in latest(load_records(results)) if r.status == "ok"}

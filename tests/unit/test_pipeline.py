@@ -1,5 +1,6 @@
 """The pipeline's own logic: the matrix, skipping, and failure as data (stages faked)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,28 @@ def test_matrix_skips_what_is_missing_and_keeps_every_record(fake, tmp_path):
     assert skipped == [(specs[0], "install the absent backend")]
     assert [r.board for r in load_records(results)] == [r.board for r in records] == ["stm32f746"]
     assert Path(results).read_text().count("\n") == 1
+
+
+def test_an_interrupted_matrix_keeps_finished_records_and_resume_runs_only_the_rest(
+    fake, monkeypatch, tmp_path
+):
+    results = tmp_path / "results.jsonl"
+    specs = [RunSpec("kws01", "broken", board) for board in ("stm32f746", "nrf52840")]
+    real_run = pipeline.run
+
+    def interrupted(spec):
+        if spec.board == "nrf52840":
+            raise KeyboardInterrupt
+        return replace(real_run(spec), status="ok", stage=None, reason=None)
+
+    monkeypatch.setattr(pipeline, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_matrix(specs, results)
+    assert [r.board for r in load_records(results)] == ["stm32f746"]
+
+    monkeypatch.setattr(pipeline, "run", real_run)
+    records, _ = run_matrix(specs, results, resume=True)
+    assert [r.board for r in records] == ["stm32f746", "nrf52840"]
+    assert [r.board for r in load_records(results)] == ["stm32f746", "nrf52840"]
+    # the first record comes from the file (a fresh run of the broken backend would fail)
+    assert records[0].status == "ok" and records[1].status == "failed"
