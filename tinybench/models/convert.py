@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +61,9 @@ def convert(task: Task, seed: int = 0) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    return converter.convert()
+    with warnings.catch_warnings():  # it asks for input statistics that calibration provides
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
+        return converter.convert()
 
 
 @contextlib.contextmanager
