@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
@@ -104,8 +105,8 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
         tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
-            inputs = [tensors[i] if i >= 0 else None for i in op.InputsAsNumpy().tolist()]
-            outputs = [tensors[i] for i in op.OutputsAsNumpy().tolist()]
+            inputs = [tensors[i] if i >= 0 else None for i in _indices(op.Inputs, op.InputsLength)]
+            outputs = [tensors[i] for i in _indices(op.Outputs, op.OutputsLength)]
             constants = {t.Buffer() for t in inputs if t is not None and buffer_sizes[t.Buffer()]}
             used_buffers |= constants
             name = op_names[op.OpcodeIndex()]
@@ -123,12 +124,17 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
         path=path,
         size_bytes=len(data),
         ops=dict(ops.most_common()),
-        inputs=tuple(_tensor(main.Tensors(i)) for i in main.InputsAsNumpy().tolist()),
-        outputs=tuple(_tensor(main.Tensors(i)) for i in main.OutputsAsNumpy().tolist()),
+        inputs=tuple(_tensor(main.Tensors(i)) for i in _indices(main.Inputs, main.InputsLength)),
+        outputs=tuple(_tensor(main.Tensors(i)) for i in _indices(main.Outputs, main.OutputsLength)),
         layers=tuple(layers),
         macs=sum(layer.macs for layer in layers),
         weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
     )
+
+
+def _indices(get: Callable[[int], int], length: Callable[[], int]) -> list[int]:
+    """A vector of tensor indices; the generated numpy accessors return 0 for an absent one."""
+    return [get(j) for j in range(length())]
 
 
 def _buffer_size(buffer: tflite.Buffer, file_size: int) -> int:
