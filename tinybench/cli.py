@@ -213,3 +213,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinybench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`tinybench … | head`): not an error
+        sys.stderr.close()
+        return 0

@@ -27,6 +27,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes files private; keep the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()
@@ -35,6 +36,12 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def content_hash(*items: bytes | str | Path) -> str:
