@@ -46,7 +46,7 @@ def runtime_dir() -> Path:
 
 class TvmBackend:
     name = "tvm"
-    output_tolerance = 1  # float kernels between (de)quantize round differently by one step
+    output_tolerance = 1  # requantization in float rounds differently from TFLite's fixed point
 
     def missing(self) -> str | None:
         try:
@@ -68,7 +68,8 @@ class TvmBackend:
             atomic_write(cached / KERNELS, kernels)
             atomic_write(cached / GLUE, emit(plan, kernels))
             facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
-                     "workspace_bytes": workspace_bytes(kernels), "kernel_calls": len(plan.calls)}
+                     "workspace_bytes": workspace_bytes(kernels), "kernel_calls": len(plan.calls),
+                     "input_bytes": nbytes(plan.tensors[plan.input])}
             atomic_write(cached / FACTS, json.dumps(facts))
         workdir.mkdir(parents=True, exist_ok=True)
         for name in (KERNELS, GLUE):
@@ -78,7 +79,10 @@ class TvmBackend:
             backend=self.name,
             sources=(workdir / KERNELS, workdir / GLUE, runtime_dir() / "tb_tvm_workspace.c"),
             include_dirs=(runtime_dir(), *tvm_include_dirs()),
-            extra={k: str(v) for k, v in facts.items()},
+            defines=(f'TB_MODEL="{model.stem.split("-")[0]}"',
+                     f"TB_DB_CAPACITY={facts['input_bytes']}"),
+            extra={k: str(v) for k, v in facts.items() if k != "input_bytes"},
+            components={f"*/{KERNELS}": "kernels", f"*/{GLUE}": "model"},
         )
 
 

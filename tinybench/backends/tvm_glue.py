@@ -2,8 +2,9 @@
 
 Input is a `Plan`: the flat memory plan and kernel calls read from TVM's lowered main
 function. Output is one C file implementing firmware/include/tb_backend.h: the weights as
-const arrays, one DLTensor per tensor (data in the arena or in the weights), one packed
-argument array per kernel call, and tb_backend_invoke() calling the kernels in order.
+const arrays, one DLTensor per tensor (data in the arena or in the weights) and one packed
+argument array per kernel call, all const so they stay in Flash, and tb_backend_invoke()
+calling the kernels in order.
 The workspace the kernels request comes from firmware/backends/tvm/tb_tvm_workspace.c.
 """
 
@@ -100,19 +101,22 @@ def emit(plan: Plan, kernels_c: str, name: str = "tvm") -> str:
         data = f"(void *)const{t.const}" if t.const is not None else f"(void *)(arena + {t.offset})"
         dims = ", ".join(str(d) for d in t.shape) or "1"
         lines += [
-            f"static int64_t shape{i}[] = {{{dims}}};",
-            f"static DLTensor tensor{i} = {{{data}, {{kDLCPU, 0}}, {len(t.shape)}, "
-            f"{_dl_dtype(t.dtype)}, shape{i}, NULL, 0}};",
+            f"static const int64_t shape{i}[] = {{{dims}}};",
+            f"static const DLTensor tensor{i} = {{{data}, {{kDLCPU, 0}}, {len(t.shape)}, "
+            f"{_dl_dtype(t.dtype)}, (int64_t *)shape{i}, NULL, 0}};",
         ]
     lines.append("")
     for j, call in enumerate(plan.calls):
-        args = ", ".join(f"{{.type_index = {_DLTENSOR}, .v_ptr = &tensor{a}}}" for a in call.args)
+        args = ", ".join(
+            f"{{.type_index = {_DLTENSOR}, .v_ptr = (void *)&tensor{a}}}" for a in call.args
+        )
         lines += [
             f"int32_t __tvm_ffi_{call.kernel}(void *self, void *args, int32_t n, void *result);",
-            f"static TVMFFIAny args{j}[] = {{{args}}};",
+            f"static const TVMFFIAny args{j}[] = {{{args}}};",
         ]
     invoke = [
-        f"    if (__tvm_ffi_{c.kernel}(NULL, args{j}, {len(c.args)}, &result)) return {j + 1};"
+        f"    if (__tvm_ffi_{c.kernel}(NULL, (void *)args{j}, {len(c.args)}, &result)) "
+        f"return {j + 1};"
         for j, c in enumerate(plan.calls)
     ]
     lines += [

@@ -1,18 +1,22 @@
-"""Turn TVM's dequantize → float conv/matmul into integer kernels with int8 weights.
+"""Turn TVM's dequantize → float op → quantize into int8 kernels with integer requantization.
 
 TVM 0.27 imports a quantized TFLite op as dequantize → float op → quantize. Left as is, the
 weights are dequantized to float32 (four times their size, in Flash once folded or in RAM at
 run time) and every activation is widened to float32 before each kernel. This pass rewrites
 each conv2d (NHWC) and matmul whose weight is a dequantized int8 constant:
 
-    conv(dequant(x, sx, zx), dequant(w, sw))  →  (conv(pad(x, zx), w) as int32 - zx·Σw) · sx·sw
+    conv(dequant(x, sx, zx), dequant(w, sw))  →  conv(pad(x, zx), w) in int32 - zx·Σw
 
-so the kernel reads int8 activations and int8 weights and accumulates exactly in int32, like an
-int8 engine; only the requantization of the accumulator stays in float. When the activation is
-not a dequantized int8 tensor, the weight still stays int8: conv(x, w as float) · sw.
+and, when a quantize follows (after an optional bias add), replaces the float rescale with
+TFLite's fixed-point multiply of the int32 accumulator, so conv and dense layers read int8,
+accumulate in int32 and give the reference kernels' int8 results bit for bit. Average pools
+of int8 values are rounded to nearest like TFLite's. Other ops (add, softmax) keep TVM's
+dequantize → float → quantize form.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 import tvm
@@ -59,8 +63,23 @@ def _moved_axis(call: relax.Call, before: tuple[int, ...], axis: int) -> int | N
     return None
 
 
+@dataclass(frozen=True)
+class _Accumulator:
+    """An int32 accumulator of a rewritten conv or matmul, and how TFLite requantizes it."""
+
+    acc: relax.Expr
+    scale: np.ndarray  # float64 real value of one accumulator step, per output channel
+    single_rounding: bool  # LiteRT's reference conv rounds twice, its dense layer once
+    real: relax.Var | None = None  # the float value emitted for ops that are not quantize
+
+
 @relax.expr_functor.mutator
 class _Rewriter(relax.PyExprMutator):
+    def __init__(self, mod: tvm.IRModule) -> None:
+        super().__init__(mod)
+        # (real value, int32 accumulator, float64 scale) of each rewritten conv or matmul
+        self._accumulators: list[_Accumulator] = []
+
     def _producer(self, expr: relax.Expr) -> relax.Expr | None:
         return self.lookup_binding(expr) if isinstance(expr, relax.Var) else None
 
@@ -114,6 +133,7 @@ class _Rewriter(relax.PyExprMutator):
             "relax.nn.conv2d": self._conv2d,
             "relax.matmul": self._matmul,
             "relax.nn.avg_pool2d": self._avg_pool2d,
+            "relax.quantize": self._quantize,
         }
         rewrite = rewrites.get(op_name(call))
         new = rewrite(call) if rewrite else None
@@ -141,7 +161,8 @@ class _Rewriter(relax.PyExprMutator):
             x = R.nn.pad(x, [0, 0, top, bottom, left, right, 0, 0], pad_value=float(zx))
         acc = R.nn.conv2d(x, relax.const(w), padding=(0, 0), out_dtype="int32", **conv)
         sums = w.astype(np.int32).sum(axis=tuple(a for a in range(w.ndim) if a != out_axis))
-        return _requantize(acc, zx * sums, sx * sw)
+        scale = np.float64(sx) * sw.astype(np.float64)
+        return self._accumulated(_Accumulator(acc, scale, single_rounding=False), zx * sums)
 
     def _matmul(self, call: relax.Call) -> relax.Expr | None:
         weight = self._weight(call.args[1])
@@ -154,8 +175,67 @@ class _Rewriter(relax.PyExprMutator):
             return R.multiply(out, relax.const(sw))
         x, sx, zx = activation
         acc = R.matmul(x, relax.const(w), out_dtype="int32")
-        return _requantize(acc, zx * w.astype(np.int32).sum(axis=0), sx * sw)
+        sums = w.astype(np.int32).sum(axis=0)
+        scale = np.float64(sx) * sw.astype(np.float64)
+        return self._accumulated(_Accumulator(acc, scale, single_rounding=True), zx * sums)
 
+    def _accumulated(self, found: _Accumulator, correction: np.ndarray) -> relax.Var:
+        """The real value of an int32 accumulator, remembered for an exact requantization."""
+        acc = found.acc
+        if np.any(correction != 0):
+            acc = R.subtract(acc, relax.const(correction.astype(np.int32)))
+        acc = self.builder_.emit(acc)
+        real = R.multiply(R.astype(acc, "float32"), relax.const(found.scale.astype(np.float32)))
+        real = self.builder_.emit(real)
+        self._accumulators.append(replace(found, acc=acc, real=real))
+        return real
+
+    def _quantize(self, call: relax.Call) -> relax.Expr | None:
+        """quantize(acc·scale [+ bias]) → TFLite's fixed-point requantization of acc [+ bias].
+
+        TFLite rescales an int32 accumulator with an integer multiplier and shift; doing the
+        same here makes int8 conv and dense layers bit-exact instead of within a step.
+        """
+        out_scale, out_zero = _const(call.args[1]), _const(call.args[2])
+        if out_scale is None or out_zero is None or out_scale.size != 1:
+            return None
+        if str(call.attrs.out_dtype) != "int8":
+            return None
+        real, bias = call.args[0], None
+        producer = self._producer(real)
+        if op_name(producer) == "relax.add":
+            for value, other in (producer.args, tuple(reversed(producer.args))):
+                bias = self._bias(other)
+                if bias is not None:
+                    real = value
+                    break
+        found = self._accumulator(real)
+        if found is None:
+            return None
+        acc = found.acc if bias is None else R.add(found.acc, relax.const(bias))
+        scale = found.scale / np.float64(out_scale.reshape(()))
+        out = _fixed_point_multiply(acc, scale, found.single_rounding)
+        out = R.add(out, relax.const(np.int32(out_zero.reshape(()))))
+        return R.astype(R.clip(out, -128, 127), "int8")
+
+    def _bias(self, expr: relax.Expr) -> np.ndarray | None:
+        """The int32 values of a dequantized int32 constant with zero point 0 (a bias)."""
+        producer = self._producer(expr)
+        if op_name(producer) != "relax.dequantize":
+            return None
+        bias, zero = _const(producer.args[0]), _const(producer.args[2])
+        if bias is None or bias.dtype != np.int32 or zero is None or np.any(zero != 0):
+            return None
+        return bias.reshape(-1)
+
+    def _accumulator(self, expr: relax.Expr) -> _Accumulator | None:
+        """The accumulator behind a value made by _accumulated, if `expr` is one."""
+        while isinstance(expr, relax.Var):
+            for found in self._accumulators:
+                if found.real is not None and found.real.same_as(expr):
+                    return found
+            expr = self.lookup_binding(expr)
+        return None
 
     def _avg_pool2d(self, call: relax.Call) -> relax.Expr | None:
         """Average int8 values in float and round to nearest, as TFLite does.
@@ -180,8 +260,41 @@ def _per_channel_ok(weight: tuple[np.ndarray, np.ndarray, int], out_axis: int) -
     return scale.size == 1 or (axis == out_axis and scale.size == w.shape[out_axis])
 
 
-def _requantize(acc: relax.Expr, correction: np.ndarray, scale: np.ndarray) -> relax.Expr:
-    """float32((acc - correction) · scale): the real value of an int32 accumulator."""
-    if np.any(correction != 0):
-        acc = R.subtract(acc, relax.const(correction.astype(np.int32)))
-    return R.multiply(R.astype(acc, "float32"), relax.const(scale.astype(np.float32)))
+def _int64(value: int | np.ndarray) -> relax.Expr:
+    """An int64 constant (relax.const alone narrows int64 values to int32)."""
+    return relax.const(np.asarray(value, dtype=np.int64), "int64")
+
+
+def _multiplier(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite's QuantizeMultiplier: scale = q · 2^(shift - 31) with q a Q31 integer."""
+    mantissa, shift = np.frexp(scale.astype(np.float64))
+    q = np.floor(mantissa * (1 << 31) + 0.5).astype(np.int64)
+    overflow = q == (1 << 31)
+    q[overflow] //= 2
+    shift[overflow] += 1
+    tiny = shift < -31
+    q[tiny], shift[tiny] = 0, 0
+    huge = shift > 30
+    q[huge], shift[huge] = (1 << 31) - 1, 30
+    return q, shift.astype(np.int64)
+
+
+def _fixed_point_multiply(acc: relax.Expr, scale: np.ndarray, single: bool) -> relax.Expr:
+    """TFLite's MultiplyByQuantizedMultiplier(acc, scale) as Relax integer ops, in int64.
+
+    Single rounding: (acc·q + 2^(30 - shift)) >> (31 - shift). Double rounding (gemmlowp's):
+    a rounding doubling high multiply, (acc·q + 2^30) >> 31 (its nudge for negative products
+    comes to this), then a rounding right shift with ties away from zero.
+    """
+    q, shift = _multiplier(scale)
+    x = R.multiply(R.astype(acc, "int64"), _int64(q << np.maximum(shift, 0)))
+    if single:
+        right = 31 - np.minimum(shift, 0)
+        x = R.right_shift(R.add(x, _int64(np.int64(1) << (right - 1))), _int64(right))
+        return R.astype(x, "int32")
+    x = R.right_shift(R.add(x, _int64(1 << 30)), _int64(31))
+    right = np.maximum(-shift, 0)
+    mask = (np.int64(1) << right) - 1
+    negative = R.astype(R.less(x, _int64(0)), "int64")
+    round_up = R.greater(R.bitwise_and(x, _int64(mask)), R.add(_int64(mask >> 1), negative))
+    return R.astype(R.add(R.right_shift(x, _int64(right)), R.astype(round_up, "int64")), "int32")

@@ -1,0 +1,73 @@
+"""The C glue emitted from a TVM memory plan (pure text generation, no TVM needed)."""
+
+import re
+
+import numpy as np
+
+from tinybench.backends.tvm_glue import Call, Plan, Tensor, align, emit, nbytes, workspace_bytes
+
+KERNELS = """\
+TVM_DLL int32_t __tvm_ffi_first(void* self_handle, void* args, int32_t num_args, void* result) {
+  float* a = ((float*)TVMBackendAllocWorkspace(1, dev_id, (uint64_t)100ULL, 2, 32));
+  int8_t* b = ((int8_t*)TVMBackendAllocWorkspace(1, dev_id, (uint64_t)20ULL, 0, 8));
+  return 0;
+}
+TVM_DLL int32_t __tvm_ffi_second(void* self_handle, void* args, int32_t num_args, void* result) {
+  float* c = ((float*)TVMBackendAllocWorkspace(1, dev_id, (uint64_t)130ULL, 2, 32));
+  return 0;
+}
+"""
+
+
+def plan() -> Plan:
+    weights = np.arange(6, dtype=np.int8).reshape(2, 3)
+    return Plan(
+        tensors=(
+            Tensor((1, 3), "int8", offset=0),  # input
+            Tensor((2, 3), "int8", const=0),  # weights
+            Tensor((1, 2), "float32", offset=16),  # intermediate
+            Tensor((1, 2), "int8", offset=32),  # output
+        ),
+        constants=(weights.tobytes(),),
+        calls=(Call("dense", (0, 1, 2)), Call("quantize", (2, 3))),
+        arena_bytes=48,
+        input=0,
+        output=3,
+    )
+
+
+def test_sizes_are_aligned_to_sixteen_bytes():
+    assert [align(n) for n in (0, 1, 16, 17)] == [0, 16, 16, 32]
+    assert nbytes(Tensor((2, 5), "float32")) == 40
+    assert nbytes(Tensor((), "int8")) == 1
+
+
+def test_the_workspace_is_the_largest_sum_one_kernel_holds():
+    assert workspace_bytes(KERNELS) == max(112 + 32, 144)
+    assert workspace_bytes("no kernels here") == 0
+
+
+def test_glue_places_tensors_in_the_arena_and_weights_in_flash():
+    c = emit(plan(), KERNELS)
+    assert "static uint8_t arena[48]" in c
+    assert "static uint8_t workspace[144]" in c
+    assert re.search(r"static const uint8_t const0\[6\][^=]*= \{\s*0x00, 0x01, 0x02, 0x03, 0x04, "
+                     r"0x05\s*\};", c)
+    assert "static const DLTensor tensor2 = {(void *)(arena + 16), {kDLCPU, 0}, 2, {2, 32, 1}" in c
+    assert "static const DLTensor tensor1 = {(void *)const0, {kDLCPU, 0}, 2, {0, 8, 1}" in c
+
+
+def test_glue_calls_the_kernels_in_plan_order_with_their_tensors():
+    c = emit(plan(), KERNELS)
+    assert "args0[] = {{.type_index = kTVMFFIDLTensorPtr, .v_ptr = (void *)&tensor0}, " in c
+    calls = re.findall(r"__tvm_ffi_(\w+)\(NULL, \(void \*\)args(\d), (\d), &result\)", c)
+    assert calls == [("dense", "0", "3"), ("quantize", "1", "2")]
+
+
+def test_glue_exposes_the_input_and_output_tensors():
+    c = emit(plan(), KERNELS, name="tvm")
+    assert "return (int8_t *)tensor0.data;" in c
+    assert "size_t tb_backend_input_size(void) { return 3; }" in c
+    assert "return (const int8_t *)tensor3.data;" in c
+    assert "size_t tb_backend_output_size(void) { return 2; }" in c
+    assert 'return "tvm";' in c
