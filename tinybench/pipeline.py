@@ -35,6 +35,7 @@ from tinybench.results import (
 )
 from tinybench.simulators import SIMULATORS, SimResult, Simulator
 from tinybench.tasks import TASKS
+from tinybench.toolchain import find_toolchain
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
 
@@ -91,7 +92,11 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
 
 
 def missing(spec: RunSpec) -> str | None:
-    """Why `spec` cannot run on this machine (a backend or simulator is absent), or None."""
+    """Why `spec` cannot run on this machine (toolchain, backend or simulator absent), or None."""
+    try:
+        find_toolchain()
+    except ToolNotFoundError as error:
+        return str(error)
     return BACKENDS[spec.backend].missing() or SIMULATORS[spec.simulator].missing()
 
 
@@ -122,6 +127,8 @@ def run(spec: RunSpec) -> Record:
         check = OutputCheck(inputs=len(golden.inputs),
                             max_abs_diff=_max_diff(measured.outputs, golden.outputs),
                             tolerance=backend.output_tolerance)
+    except ToolNotFoundError:
+        raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except TinybenchError as error:
         return _record(spec, board, model_hash, facts, status="failed", stage=stage,
                        reason=_one_line(error))
@@ -212,7 +219,6 @@ def _record(spec: RunSpec, board: Board, model_hash: str, facts: dict[str, str],
 
 def _tools() -> dict[str, str]:
     from tinybench.simulators import cycles
-    from tinybench.toolchain import find_toolchain
 
     return {"gcc": find_toolchain().version,
             "cycle_model": content_hash(Path(cycles.__file__))}

@@ -9,6 +9,7 @@ from tinybench import pipeline
 from tinybench.errors import BuildError, ConfigError
 from tinybench.pipeline import RunSpec, matrix, run, run_matrix
 from tinybench.results import load_records
+from tinybench.toolchain import find_toolchain
 
 
 class FakeBackend:
@@ -105,3 +106,16 @@ def test_an_interrupted_matrix_keeps_finished_records_and_resume_runs_only_the_r
     assert [r.board for r in load_records(results)] == ["stm32f746", "nrf52840"]
     # the first record comes from the file (a fresh run of the broken backend would fail)
     assert records[0].status == "ok" and records[1].status == "failed"
+
+
+def test_a_missing_toolchain_skips_the_run_with_the_install_hint(fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("TINYBENCH_ARM_GCC", raising=False)
+    monkeypatch.delenv("TINYBENCH_ARM_PREFIX", raising=False)
+    find_toolchain.cache_clear()
+    try:
+        records, skipped = run_matrix([RunSpec("kws01", "broken", "nrf52840")])
+    finally:
+        find_toolchain.cache_clear()
+    assert records == []
+    assert "apt-get install gcc-arm-none-eabi" in skipped[0][1]
