@@ -131,3 +131,23 @@ def test_the_sources_link_into_the_harness_for_each_board(board, tmp_path):
     except ToolNotFoundError as error:
         pytest.skip(str(error))
     assert firmware.elf.stat().st_size > 0
+
+
+@pytest.mark.toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("board", all_boards(), ids=str)
+def test_keyword_spotting_runs_end_to_end_in_the_simulator(board):
+    from tinybench.pipeline import RunSpec, missing, run
+
+    spec = RunSpec("kws01", "tvm", board, "iss")
+    if missing(spec):
+        pytest.skip(missing(spec))
+    record = run(spec)
+    assert record.status == "ok", record.reason
+    assert record.check.inputs == 5
+    assert record.check.max_abs_diff <= BACKEND.output_tolerance
+    # the harness reports what the glue says it uses: the planned arena, no workspace left
+    assert record.arena_bytes == int(record.tools["arena_bytes"])
+    assert record.tools["workspace_bytes"] == "0"
+    assert record.instructions > 1_000_000
+    assert record.memory.ram_bytes < get_board(board).ram_size
