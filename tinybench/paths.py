@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger("tinybench")
 
 
 def cache_dir(*parts: str) -> Path:
@@ -52,3 +55,33 @@ def content_hash(*items: bytes | str | Path) -> str:
         h.update(raw.encode() if isinstance(raw, str) else raw)
         h.update(b"\0")
     return h.hexdigest()[:16]
+
+
+def seal(path: Path) -> None:
+    """Record the content hash of the cache entry `path` beside it (PATH.sha256)."""
+    atomic_write(_seal_of(path), content_hash(path))
+
+
+def write_sealed(path: Path, data: bytes | str) -> None:
+    """Write a cache entry atomically, with the content hash that `intact` checks."""
+    atomic_write(path, data)
+    atomic_write(_seal_of(path), content_hash(data))
+
+
+def intact(path: Path) -> bool:
+    """Whether the cache entry `path` exists with the contents it was sealed with.
+
+    An entry whose contents changed since (or that has no seal) is reported and treated as
+    absent, so the caller rebuilds it and overwrites it.
+    """
+    if not path.is_file():
+        return False
+    recorded = _seal_of(path)
+    if recorded.is_file() and recorded.read_text() == content_hash(path):
+        return True
+    log.warning("tinybench: cache entry %s does not match its recorded hash; rebuilding it", path)
+    return False
+
+
+def _seal_of(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")

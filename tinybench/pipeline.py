@@ -111,8 +111,7 @@ def run(spec: RunSpec) -> Record:
     try:
         model = _model(spec.task)
         model_hash = content_hash(model)
-        golden = _golden(model, spec.inputs)
-        stage = "generate"
+        stage = "generate"  # a backend refuses what it cannot run here, before any long work
         workdir = cache_dir("work", spec.backend, board.name, model_hash)
         sources = backend.generate(model, board, workdir)
         facts = dict(sources.extra)
@@ -121,6 +120,8 @@ def run(spec: RunSpec) -> Record:
         stage = "analyze"
         report = measure(firmware, board)
         check_fit(board, report.flash_bytes, report.ram_bytes)
+        stage = "reference"
+        golden = _golden(model, spec.inputs)
         stage = "simulate"
         measured = _simulate(SIMULATORS[spec.simulator], firmware, golden)
         stage = "check"

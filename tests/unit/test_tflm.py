@@ -111,7 +111,7 @@ def test_model_ops_and_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tflm.model_ops(Path("kws01.tflite")) == ("CONV_2D", "SOFTMAX")
     assert tflm.input_bytes(Path("kws01.tflite")) == 490
     inspected = _inspected({"CONV_2D": 1, "CUSTOM:TbCustom": 1})
-    with pytest.raises(ConfigError, match="CUSTOM:TbCustom; the tflm backends run builtin"):
+    with pytest.raises(ConfigError, match="CUSTOM:TbCustom, which the tflm backends cannot"):
         tflm.model_ops(Path("kws01.tflite"))
 
 

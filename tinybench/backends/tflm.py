@@ -28,7 +28,7 @@ from tinybench.backends.tflm_lib import (
     op_table,
 )
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, repo_root
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, write_sealed
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
@@ -55,7 +55,7 @@ class TflmBackend:
     def generate(self, model: Path, board: Board, workdir: Path,
                  probe: ArenaProbe | None = None) -> FirmwareSources:
         """Sources for `model` on `board`; `probe` measures the arena (default: simulate)."""
-        ops = model_ops(model)
+        ops = model_ops(model, f"the {self.name} backend")
         lib = library(board, self.kernels, ops)
         used = _arena_used(self, model, board, lib, ops, workdir, probe or _simulated_probe)
         return self._sources(model, lib, ops, final_arena(used), workdir, used)
@@ -85,16 +85,12 @@ TFLM = TflmBackend("tflm", "reference")
 CMSIS_NN = TflmBackend("cmsis-nn", "cmsis-nn")
 
 
-def model_ops(model: Path) -> tuple[str, ...]:
-    """The builtin operator names (e.g. "CONV_2D") a .tflite model uses, sorted."""
-    from tinybench.models.inspect import inspect_model
+def model_ops(model: Path, backend: str = "the tflm backends") -> tuple[str, ...]:
+    """The builtin operator names (e.g. "CONV_2D") a .tflite model uses, sorted; a custom op
+    is refused naming `backend`."""
+    from tinybench.models.inspect import builtin_ops
 
-    ops = tuple(sorted(inspect_model(model).ops))
-    custom = [op for op in ops if op.startswith("CUSTOM")]
-    if custom:
-        raise ConfigError(f"{model.name} uses {', '.join(custom)}; "
-                          "the tflm backends run builtin ops only")
-    return ops
+    return builtin_ops(model, backend)
 
 
 def input_bytes(model: Path) -> int:
@@ -162,14 +158,14 @@ def _arena_used(backend: TflmBackend, model: Path, board: Board, lib: TflmLibrar
     """Arena bytes the model uses on `board`, measured once by `probe` and cached."""
     key = content_hash(model, lib.path, board.name, GLUE)
     cached = cache_dir("tflm", "arena") / f"{key}.json"
-    if cached.is_file():
+    if intact(cached):
         return json.loads(cached.read_text())["arena_used_bytes"]
     generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
     sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
     used = probe(sources, board, input_bytes(model))
     if not 0 < used <= generous:
         raise ConfigError(f"{model.name}: the arena probe reported {used} bytes")
-    atomic_write(cached, json.dumps({"arena_used_bytes": used}) + "\n")
+    write_sealed(cached, json.dumps({"arena_used_bytes": used}) + "\n")
     return used
 
 

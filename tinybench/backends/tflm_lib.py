@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from tinybench import _cmd, deps
 from tinybench.errors import ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
@@ -102,7 +102,7 @@ def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int = 2) -
                        _compiler_version())
     out = cache_dir("tflm", f"{cpu.lower()}-{kernels}-{key}")
     lib = out / "libtflm.a"
-    if not lib.is_file():
+    if not intact(lib):
         units = _units(roots, kernels, {table[op].registration for op in wanted})
         _build(units, flags, out, lib, jobs)
     cxxflags = (*CXX_ONLY, *(f"-D{d}" for d in defines),
@@ -250,6 +250,7 @@ def _build(units: list[_Unit], flags: tuple[str, ...], out: Path, lib: Path, job
     tmp_lib.unlink(missing_ok=True)
     _cmd.run([AR, "rcsD", tmp_lib, *objects], log=log)
     tmp_lib.replace(lib)
+    seal(lib)
     facts = {"sources": len(units), "compiled": sum(fresh for _, fresh in results),
              "seconds": round(time.monotonic() - started, 1), "flags": list(flags)}
     atomic_write(out / "build.json", json.dumps(facts, indent=1) + "\n")

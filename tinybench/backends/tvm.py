@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tinybench.backends import FirmwareSources
 from tinybench.backends.tvm_glue import Call, Plan, Tensor, align, emit, nbytes, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, repo_root
+from tinybench.paths import cache_dir, content_hash, intact, repo_root, write_sealed
 
 if TYPE_CHECKING:
     import tvm
@@ -58,19 +58,22 @@ class TvmBackend:
         return None
 
     def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
+        from tinybench.models.inspect import builtin_ops
+
+        builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
         import tvm
 
         here = Path(__file__).parent
         key = content_hash(model, board.core, tvm.__version__, *(here / s for s in _OWN_SOURCES))
         cached = cache_dir("tvm", key)
-        if not (cached / FACTS).exists():
+        if not all(intact(cached / name) for name in (KERNELS, GLUE, FACTS)):
             plan, kernels = lower(model, board.core)
-            atomic_write(cached / KERNELS, kernels)
-            atomic_write(cached / GLUE, emit(plan, kernels))
+            write_sealed(cached / KERNELS, kernels)
+            write_sealed(cached / GLUE, emit(plan, kernels))
             facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
                      "workspace_bytes": workspace_bytes(kernels), "kernel_calls": len(plan.calls),
                      "input_bytes": nbytes(plan.tensors[plan.input])}
-            atomic_write(cached / FACTS, json.dumps(facts))
+            write_sealed(cached / FACTS, json.dumps(facts))
         workdir.mkdir(parents=True, exist_ok=True)
         for name in (KERNELS, GLUE):
             shutil.copyfile(cached / name, workdir / name)
@@ -97,7 +100,7 @@ def lower(model: Path, mcpu: str) -> tuple[Plan, str]:
 
     try:
         mod = from_tflite(tflite.Model.GetRootAsModel(model.read_bytes(), 0))
-    except (tvm.error.OpNotImplemented, tvm.error.TVMError, ValueError) as error:
+    except (NotImplementedError, tvm.error.TVMError, ValueError) as error:  # OpNotImplemented too
         first = str(error).strip().splitlines()[0]
         raise ConfigError(f"TVM cannot import {model.name}: {first}") from error
     t = relax.transform

@@ -4,6 +4,7 @@ Each configuration (board, optimisation, flags, file lists) gets its own build f
 cache_dir("builds"). Inside it every object remembers a stamp (its command line and the
 contents of its source and every header gcc reported as a dependency), so an unchanged
 build compiles and links nothing, and an edited header recompiles exactly its users.
+Objects and the image are sealed with their content hash, so a damaged one is rebuilt.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tinybench import _cmd
 from tinybench.backends import FirmwareSources
 from tinybench.boards import Board
 from tinybench.errors import BuildError
-from tinybench.paths import atomic_write, cache_dir, content_hash, repo_root
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, seal
 from tinybench.toolchain import Toolchain, find_toolchain
 
 FIRMWARE = repo_root() / "firmware"
@@ -128,12 +129,13 @@ def _compile(unit: _Unit, build_dir: Path) -> None:
     unit.stampfile.unlink(missing_ok=True)
     unit.obj.parent.mkdir(parents=True, exist_ok=True)
     _cmd.run([*unit.command, "-MMD", "-MF", unit.depfile], log=build_dir / "build.log")
+    seal(unit.obj)
     atomic_write(unit.stampfile, _stamp(unit) or "")
 
 
 def _fresh(unit: _Unit) -> bool:
     stamp = _stamp(unit)
-    return stamp is not None and stamp == _read(unit.stampfile) and unit.obj.is_file()
+    return stamp is not None and stamp == _read(unit.stampfile) and intact(unit.obj)
 
 
 def _stamp(unit: _Unit) -> str | None:
@@ -170,7 +172,7 @@ def _link(
     scripts = (board_dir(board) / "memory.ld", FIRMWARE / "common" / "sections.ld")
     key = content_hash(shlex.join(command), *(_read(u.stampfile) for u in units),
                        *sources.libraries, *scripts)
-    linked = _read(build_dir / "link.stamp") != key or not elf.is_file()
+    linked = _read(build_dir / "link.stamp") != key or not (intact(elf) and intact(map_file))
     if linked:
         (build_dir / "link.stamp").unlink(missing_ok=True)
         tmp_elf, tmp_map = elf.with_suffix(".elf.tmp"), map_file.with_suffix(".map.tmp")
@@ -182,6 +184,8 @@ def _link(
             raise
         os.replace(tmp_map, map_file)
         os.replace(tmp_elf, elf)
+        seal(map_file)
+        seal(elf)
         atomic_write(build_dir / "link.stamp", key)
     return Firmware(elf=elf, map=map_file, board=board, sources=sources, key=key,
                     compiled=tuple(u.source for u in compiled), linked=linked)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinybench.paths import atomic_write, cache_dir, content_hash
+from tinybench.paths import cache_dir, content_hash, intact, write_sealed
 from tinybench.tasks import base, get_task
 
 if TYPE_CHECKING:
@@ -32,10 +32,10 @@ def export(task: str, seed: int = 0) -> Path:
     """The cached int8 .tflite of `task` with weights from `seed`; converted on first use."""
     spec = get_task(task)
     path = cache_dir("models") / f"{spec.name}-s{seed}-{_cache_key(spec, seed)}.tflite"
-    if not path.exists():
+    if not intact(path):
         with _output_to(path.with_suffix(".log")):
             data = convert(spec, seed)
-        atomic_write(path, data)
+        write_sealed(path, data)
     return path
 
 

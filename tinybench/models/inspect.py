@@ -78,6 +78,17 @@ def inspect_model(path: Path) -> ModelInfo:
     return info
 
 
+def builtin_ops(path: Path, backend: str) -> tuple[str, ...]:
+    """The builtin op names `path` uses, sorted; ConfigError naming any custom op, which
+    `backend` (e.g. "the tvm backend") cannot run."""
+    ops = tuple(sorted(inspect_model(path).ops))
+    custom = [op for op in ops if op.startswith("CUSTOM:")]
+    if custom:
+        raise ConfigError(f"{Path(path).name} uses {', '.join(custom)}, which {backend} "
+                          "cannot run; use a model made of builtin ops")
+    return ops
+
+
 class _Bounded(bytes):
     """File contents whose slices refuse to run past the end.
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinybench.errors import ConfigError
 from tinybench.models.inspect import inspect_model
-from tinybench.paths import atomic_write, cache_dir, content_hash
+from tinybench.paths import cache_dir, content_hash, intact, write_sealed
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def golden(model: Path, count: int = 5, seed: int = 0) -> Golden:
         )
     key = content_hash(model, str(count), str(seed), version("ai-edge-litert"), Path(__file__))
     path = cache_dir("golden") / f"{model.stem}-{key}.npz"
-    if path.exists():
+    if intact(path):
         with np.load(path) as saved:
             return Golden(list(saved["inputs"]), list(saved["outputs"]))
 
@@ -46,7 +46,7 @@ def golden(model: Path, count: int = 5, seed: int = 0) -> Golden:
     result = Golden(inputs, _run(model, inputs))
     buffer = io.BytesIO()
     np.savez(buffer, inputs=np.stack(result.inputs), outputs=np.stack(result.outputs))
-    atomic_write(path, buffer.getvalue())
+    write_sealed(path, buffer.getvalue())
     return result
 
 

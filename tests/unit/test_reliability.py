@@ -1,0 +1,219 @@
+"""Reliability: damaged caches are rebuilt, unsupported models and missing pieces are refused
+or skipped with a reason, and an interrupted matrix loses nothing (issue 9)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tflite
+from test_model_files import model_bytes  # the small flatbuffers written with tflite's builder
+
+from tinybench import pipeline
+from tinybench.backends import BACKENDS
+from tinybench.backends.tflm import TFLM
+from tinybench.backends.tvm import TvmBackend
+from tinybench.errors import ConfigError
+from tinybench.models import convert, reference
+from tinybench.paths import intact, seal, write_sealed
+from tinybench.pipeline import RunSpec, run, run_matrix
+from tinybench.results import Record, load_records
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def _damage(path: Path) -> None:
+    """Flip one byte in the middle of a file, as a bad disk or a stray edit would."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+# -- cache entries carry a content hash; a damaged one is detected and rebuilt
+
+
+def test_a_sealed_entry_is_intact_until_its_contents_change(tmp_path, caplog):
+    entry = tmp_path / "entry.bin"
+    assert not intact(entry)  # absent: nothing to report
+    write_sealed(entry, b"0123456789")
+    assert intact(entry)
+    _damage(entry)
+    assert not intact(entry)
+    assert f"cache entry {entry} does not match its recorded hash" in caplog.text
+    seal(entry)  # what a rebuild does after writing the entry again
+    assert intact(entry)
+
+
+def test_an_entry_without_its_seal_is_not_trusted(tmp_path):
+    entry = tmp_path / "entry.bin"
+    entry.write_bytes(b"written by something that did not seal it")
+    assert not intact(entry)
+
+
+def test_a_damaged_model_export_is_converted_again(monkeypatch, caplog):
+    flatbuffer = model_bytes()
+    calls = []
+    monkeypatch.setattr(convert, "convert", lambda task, seed: calls.append(task) or flatbuffer)
+    path = convert.export("ad01")
+    assert convert.export("ad01") == path and len(calls) == 1
+    _damage(path)
+    assert convert.export("ad01") == path and len(calls) == 2
+    assert path.read_bytes() == flatbuffer
+    assert "does not match its recorded hash" in caplog.text
+
+
+def test_damaged_golden_data_is_recomputed(tmp_path, monkeypatch, caplog):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(model_bytes())
+    runs = []
+    real_run = reference._run
+    monkeypatch.setattr(reference, "_run", lambda m, xs: runs.append(m) or real_run(m, xs))
+    first = reference.golden(model, count=2)
+    (cached,) = (tmp_path / "cache" / "golden").glob("*.npz")
+    _damage(cached)
+    again = reference.golden(model, count=2)
+    assert len(runs) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(first.outputs, again.outputs, strict=True))
+    assert intact(cached)
+    assert "does not match its recorded hash" in caplog.text
+
+
+# -- models a backend cannot run are refused at the generate stage, naming op and backend
+
+
+@pytest.fixture
+def no_tools(monkeypatch):
+    """Let `run` reach the stages without asking for a toolchain or tool versions."""
+    monkeypatch.setattr(pipeline, "missing", lambda spec: None)
+    monkeypatch.setattr(pipeline, "_tools", dict)
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_a_custom_op_fails_at_generate_naming_the_op_and_the_backend(backend, tmp_path, no_tools):
+    model = tmp_path / "custom.tflite"
+    model.write_bytes(model_bytes(custom=True))
+    record = run(RunSpec(str(model), backend, "nrf52840"))
+    assert (record.status, record.stage) == ("failed", "generate")
+    assert record.reason.startswith(f"custom.tflite uses CUSTOM:MyOp, which the {backend} backend "
+                                    "cannot run")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\x00" * 64, "is not a TFLite flatbuffer"),
+        (model_bytes()[:-40], "is truncated or damaged"),
+        (model_bytes(input_type=tflite.TensorType.FLOAT32), "is float32, but tinybench runs"),
+    ],
+    ids=["not-a-flatbuffer", "truncated", "float"],
+)
+def test_an_unusable_model_file_fails_at_convert_with_the_reason(data, reason, tmp_path, no_tools):
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(data)
+    record = run(RunSpec(str(model), "tvm", "stm32f746"))
+    assert (record.status, record.stage) == ("failed", "convert")
+    assert reason in record.reason
+
+
+# -- a missing piece skips the runs that need it, with what to do
+
+
+def test_missing_tvm_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tvm", None)  # makes `import tvm` fail
+    assert "install tinybench[tvm]" in TvmBackend().missing()
+
+
+def test_missing_tflm_sources_name_the_variable_to_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYBENCH_TFLM_DIR", str(tmp_path))
+    assert "TINYBENCH_TFLM_DIR" in TFLM.missing()
+
+
+def test_missing_renode_says_how_to_get_it(tmp_path, monkeypatch):
+    renode = pytest.importorskip("tinybench.simulators.renode")
+    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))  # a folder without renode-test
+    assert renode.RenodeSimulator().missing() == renode.HOW_TO_GET
+
+
+def test_a_matrix_skips_the_runs_whose_pieces_are_missing_and_runs_the_rest(tmp_path,
+                                                                            monkeypatch):
+    renode = pytest.importorskip("tinybench.simulators.renode")
+    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))  # a folder without renode-test
+    monkeypatch.setenv("TINYBENCH_TFLM_DIR", str(tmp_path))  # a folder without TFLM
+    monkeypatch.setattr(pipeline, "SIMULATORS",
+                        {**pipeline.SIMULATORS, "renode": renode.RenodeSimulator()})
+    monkeypatch.setattr(pipeline, "find_toolchain", lambda: None)  # not what this test is about
+    monkeypatch.setattr(TvmBackend, "missing", lambda self: None)
+    monkeypatch.setattr(pipeline, "_tools", dict)
+    monkeypatch.setattr(pipeline, "_model", _no_model)  # the run that can start ends quickly
+    results = tmp_path / "results.jsonl"
+    records, skipped = run_matrix(pipeline.matrix("ad01", "tvm,tflm", "nrf52840", "iss,renode"),
+                                  results)
+    assert [(r.key, r.stage) for r in records] == [(("ad01", "tvm", "nrf52840", "iss"), "convert")]
+    reasons = {spec.label: why for spec, why in skipped}
+    assert sorted(reasons) == ["ad01/tflm/nrf52840/iss", "ad01/tflm/nrf52840/renode",
+                               "ad01/tvm/nrf52840/renode"]
+    assert reasons["ad01/tvm/nrf52840/renode"] == renode.HOW_TO_GET
+    assert "TINYBENCH_TFLM_DIR" in reasons["ad01/tflm/nrf52840/iss"]
+    assert load_records(results) == records
+
+
+def _no_model(task: str) -> Path:
+    raise ConfigError(f"no model for {task} in this test")
+
+
+# -- Ctrl-C in the middle of a matrix: finished records stay, a re-run does only the rest
+
+_INTERRUPTIBLE = """
+import sys, time
+from tinybench import cli, pipeline
+from tinybench.results import Record
+
+def run(spec):  # the first run is quick, the second one hangs until interrupted
+    time.sleep(0.2 if spec.task == "ad01" and spec.board == "stm32f746" else 600)
+    return Record(task=spec.task_name, model_hash="h", backend=spec.backend, board=spec.board,
+                  simulator=spec.simulator, clock_hz=1, cycles=1)
+
+pipeline.run = run
+sys.exit(cli.main(["run", "--task", "ad01,kws01", "--backend", "tvm", "--board", "all",
+                   "--results", sys.argv[1]]))
+"""
+
+
+def test_ctrl_c_keeps_finished_records_and_a_resumed_run_does_only_the_rest(tmp_path,
+                                                                            monkeypatch):
+    results = tmp_path / "results.jsonl"
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, results],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not results.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130 and "tinybench: interrupted" in stderr
+    finished = results.read_text()
+    assert [r.key for r in load_records(results)] == [("ad01", "tvm", "stm32f746", "iss")]
+
+    ran = []
+    monkeypatch.setattr(pipeline, "run", lambda spec: ran.append(spec.label) or _ok(spec))
+    specs = pipeline.matrix("ad01,kws01", "tvm", "all")
+    records, _ = run_matrix(specs, results, resume=True)
+    assert ran == ["ad01/tvm/nrf52840/iss", "kws01/tvm/stm32f746/iss", "kws01/tvm/nrf52840/iss"]
+    assert [r.key for r in records] == [s.key for s in specs]
+    assert results.read_text().startswith(finished)
+    assert len(load_records(results)) == 4
+
+
+def _ok(spec: RunSpec) -> Record:
+    return Record(task=spec.task_name, model_hash="h", backend=spec.backend, board=spec.board,
+                  simulator=spec.simulator, clock_hz=64_000_000, cycles=1000)
