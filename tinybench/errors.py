@@ -35,6 +35,10 @@ class SimulationError(TinybenchError):
     exit_code = 5
 
 
+class DeviceError(SimulationError):
+    """A real board did not answer, answered wrongly, or could not be flashed."""
+
+
 class RegressionFound(TinybenchError):
     """A compared run is worse than its baseline beyond a threshold."""
 

@@ -1,0 +1,147 @@
+"""The host side of a board run: the MLPerf Tiny device-under-test protocol over a serial port.
+
+`Dut` sends one command at a time (115200 8N1, terminated by '%') and returns the reply lines
+up to `m-ready`; every wait has a deadline, so a silent or unplugged board raises DeviceError
+instead of hanging. `run_on_board` runs one session per host reference input — the commands
+come from tinybench.protocol and the replies are read by its `parse_session` — and makes a
+Record with simulator "board": the median of the DWT cycles of every timed inference, the
+outputs compared with the host reference, and the memory of the ELF that was flashed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+
+import numpy as np
+
+from tinybench.backends import BACKENDS
+from tinybench.board import BoardFirmware
+from tinybench.boards import get_board
+from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
+from tinybench.pipeline import _max_diff, _record
+from tinybench.protocol import Session, parse_session, session_commands
+from tinybench.results import Memory, OutputCheck, Record
+
+BAUD = 115200
+TIMEOUT = 60.0  # seconds a command may take, `infer` included
+SIMULATOR = "board"  # the Record.simulator of runs on real hardware
+
+
+class Dut:
+    """A device under test on a serial port: `with Dut(port) as dut: dut.command("name")`."""
+
+    def __init__(self, port: str, timeout: float = TIMEOUT) -> None:
+        try:
+            import serial
+        except ImportError:
+            raise ToolNotFoundError(
+                "board runs need pyserial: pip install 'tinybench[board]'") from None
+        self._errors = (serial.SerialException, OSError)
+        self.port, self.timeout, self._pending = port, timeout, b""
+        try:
+            self.serial = serial.Serial(port, BAUD, timeout=timeout, write_timeout=timeout)
+        except self._errors as error:
+            raise ConfigError(f"cannot open serial port {port} ({error}); give the board's port "
+                              "with --port, e.g. /dev/ttyACM0") from None
+
+    def __enter__(self) -> Dut:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.serial.close()
+
+    def sync(self) -> None:
+        """Reach a known state: end any half-received command, then await `name`'s reply."""
+        self._io(self.serial.reset_input_buffer)
+        self._write("%name%")
+        deadline = time.monotonic() + self.timeout
+        while not self._line(deadline, "name").startswith("m-name-dut-"):
+            pass  # boot messages, and the reply to the empty command
+        while self._line(deadline, "name") != "m-ready":
+            pass
+
+    def command(self, text: str) -> list[str]:
+        """Send one command; return its reply lines, without the final `m-ready`."""
+        self._write(f"{text}%")
+        deadline = time.monotonic() + self.timeout
+        lines = []
+        while (line := self._line(deadline, text)) != "m-ready":
+            lines.append(line)
+        return lines
+
+    def _write(self, text: str) -> None:
+        self._io(self.serial.write, text.encode())
+        self._io(self.serial.flush)
+
+    def _line(self, deadline: float, command: str) -> str:
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeviceError(
+                    f"{self.port}: no complete reply to '{command[:24]}' within "
+                    f"{self.timeout:g} s; is the board connected and flashed with tinybench "
+                    "firmware (tinybench board flash)? Raise --timeout for slow models")
+            self.serial.timeout = left
+            self._pending += self._io(self.serial.read, max(1, self.serial.in_waiting))
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode("ascii", "replace").strip()
+
+    def _io(self, call, *args):
+        try:
+            return call(*args)
+        except self._errors as error:
+            raise DeviceError(f"{self.port}: the serial port failed ({error}); "
+                              "was the board unplugged or reset?") from None
+
+
+def run_session(dut: Dut, tensor: bytes, runs: int, warmups: int) -> Session:
+    """One session: identify, load `tensor`, infer `runs` times after `warmups`, read outputs."""
+    lines = [line for command in session_commands(tensor, runs, warmups)
+             for line in dut.command(command)]
+    session = parse_session("\n".join(lines))
+    if session.errors or not session.infer_done:
+        problem = "; ".join(session.errors) or "no m-infer-done"
+        raise DeviceError(f"{dut.port}: the board did not complete an inference: {problem}")
+    if len(session.cycles) != runs:
+        raise DeviceError(f"{dut.port}: the board reported {len(session.cycles)} cycle counts "
+                          f"for {runs} inferences (it records at most 32; use fewer --runs)")
+    return session
+
+
+def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int = 1,
+                 timeout: float = TIMEOUT) -> Record:
+    """Run every reference input on the board at `port`; the Record has simulator "board"."""
+    spec = target.spec
+    with Dut(port, timeout) as dut:
+        dut.sync()
+        _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
+        sessions = [run_session(dut, tensor.astype(np.int8).tobytes(), runs, warmups)
+                    for tensor in target.golden.inputs]
+    outputs = [np.array(s.outputs, dtype=np.int16) for s in sessions]
+    check = OutputCheck(inputs=len(sessions),
+                        max_abs_diff=_max_diff(outputs, target.golden.outputs),
+                        tolerance=BACKENDS[spec.backend].output_tolerance)
+    cycles = [c for session in sessions for c in session.cycles]
+    last = sessions[-1]
+    board = get_board(spec.board)
+    record = _record(dataclasses.replace(spec, simulator=SIMULATOR), board, target.model_hash,
+                     target.facts, cycles=int(statistics.median(cycles)),
+                     memory=Memory.from_report(target.memory), arena_bytes=last.arena_bytes,
+                     stack_bytes=last.stack_bytes, check=check)
+    return dataclasses.replace(
+        record, clock_hz=last.clock_hz or board.clock_hz,
+        options={**record.options, "runs": str(runs), "warmups": str(warmups)})
+
+
+def _check_model(session: Session, target: BoardFirmware, port: str) -> None:
+    """Refuse a board that runs another model than the firmware built for this spec."""
+    prefix = "TB_MODEL="
+    built = next(d for d in target.firmware.sources.defines if d.startswith(prefix))
+    expected = built.removeprefix(prefix).strip('"')
+    if session.model != expected:
+        raise DeviceError(
+            f"{port}: the board runs model '{session.model}', not '{expected}'; flash it with "
+            f"tinybench board flash --board {target.spec.board} --task {target.spec.task} "
+            f"--backend {target.spec.backend}")
