@@ -4,7 +4,16 @@ import re
 
 import numpy as np
 
-from tinybench.backends.tvm_glue import Call, Plan, Tensor, align, emit, nbytes, workspace_bytes
+from tinybench.backends.tvm_glue import (
+    Call,
+    Plan,
+    Tensor,
+    align,
+    emit,
+    nbytes,
+    pack,
+    workspace_bytes,
+)
 
 KERNELS = """\
 TVM_DLL int32_t __tvm_ffi_first(void* self_handle, void* args, int32_t num_args, void* result) {
@@ -71,3 +80,22 @@ def test_glue_exposes_the_input_and_output_tensors():
     assert "return (const int8_t *)tensor3.data;" in c
     assert "size_t tb_backend_output_size(void) { return 2; }" in c
     assert 'return "tvm";' in c
+
+
+def test_blocks_alive_at_the_same_call_never_share_bytes():
+    sizes = [100, 40, 60, 30]
+    lives = [(0, 1), (1, 2), (2, 3), (0, 3)]
+    offsets, total = pack(sizes, lives)
+    for a in range(4):
+        for b in range(a):
+            if lives[a][0] <= lives[b][1] and lives[b][0] <= lives[a][1]:
+                ends = (offsets[a] + align(sizes[a]), offsets[b] + align(sizes[b]))
+                assert ends[0] <= offsets[b] or ends[1] <= offsets[a]
+    # the 60-byte block reuses the 100-byte block's bytes once that one is dead
+    assert offsets[2] == offsets[0]
+    assert total == 112 + 48 + 32
+    assert all(o % 16 == 0 for o in offsets)
+
+
+def test_an_empty_plan_needs_no_arena():
+    assert pack([], []) == ([], 0)

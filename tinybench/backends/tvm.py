@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinybench.backends import FirmwareSources
-from tinybench.backends.tvm_glue import Call, Plan, Tensor, align, emit, nbytes, workspace_bytes
+from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
 from tinybench.paths import cache_dir, content_hash, intact, repo_root, write_sealed
 
@@ -169,65 +170,79 @@ def _written_shape(block) -> list[int]:
 
 
 def read_plan(main: tvm.relax.Function) -> Plan:
-    """Lay the planned storages out in one arena and list the kernel calls in order."""
+    """List the kernel calls in order and pack the planned storages into one arena."""
     import tvm
     from tvm import relax
 
     from tinybench.backends.tvm_int8 import op_name
 
-    tensors: list[Tensor] = []
+    tensors: list[Tensor] = []  # offsets relative to their block until the arena is packed
+    block_of: list[int | None] = []  # per tensor: its block, None for a constant
+    sizes: list[int] = []  # per block: bytes
     constants: list[bytes] = []
     calls: list[Call] = []
     where: dict[relax.Var, int] = {}  # variable → index in tensors
-    storage: dict[relax.Var, int] = {}  # storage variable → arena offset
-    arena = 0
+    storage: dict[relax.Var, int] = {}  # storage variable → block
 
-    def add(tensor: Tensor) -> int:
+    def add(tensor: Tensor, block: int | None) -> int:
         tensors.append(tensor)
+        block_of.append(block)
         return len(tensors) - 1
 
-    def place(size: int) -> int:
-        nonlocal arena
-        arena += align(size)
-        return arena - align(size)
+    def block(size: int) -> int:
+        sizes.append(size)
+        return len(sizes) - 1
 
     def own(shape: tuple[int, ...], dtype: str) -> int:
-        """A tensor with arena space of its own (the input, the output)."""
-        return add(Tensor(shape, dtype, place(nbytes(Tensor(shape, dtype)))))
+        """A tensor with a block of its own (the input, the output)."""
+        return add(Tensor(shape, dtype), block(nbytes(Tensor(shape, dtype))))
 
     def operand(arg: relax.Expr) -> int:
         if isinstance(arg, tvm.ir.expr.GenericConst):
             value = arg.value.numpy()
             constants.append(value.tobytes())
-            return add(Tensor(value.shape, str(value.dtype), const=len(constants) - 1))
+            return add(Tensor(value.shape, str(value.dtype), const=len(constants) - 1), None)
         if isinstance(arg, relax.Var) and arg in where:
             return where[arg]
         raise BuildError(f"the TVM plan passes an unsupported argument to a kernel: {arg}")
 
     (param,) = main.params
     where[param] = own(tuple(int(d) for d in param.ty.shape), str(param.ty.dtype))
-    for block in main.body.blocks:
-        for binding in block.bindings:
-            var, value = binding.var, binding.value
-            op = op_name(value)
-            if op == "relax.memory.alloc_storage":
-                storage[var] = place(int(value.args[0].values[0]))
-            elif op == "relax.memory.alloc_tensor":
-                shape = tuple(int(d) for d in value.args[2].values)
-                offset = storage[value.args[0]] + int(value.args[1].value)
-                where[var] = add(Tensor(shape, str(value.args[3].value), offset))
-            elif op == "relax.builtin.alloc_tensor":
-                shape = tuple(int(d) for d in value.args[0].values)
-                where[var] = own(shape, str(value.args[1].value))
-            elif op == "relax.reshape":
-                source = tensors[where[value.args[0]]]
-                shape = tuple(int(d) for d in value.args[1].values)
-                where[var] = add(Tensor(shape, source.dtype, source.offset, source.const))
-            elif isinstance(value, relax.Call) and isinstance(value.op, tvm.ir.GlobalVar):
-                calls.append(Call(value.op.name_hint, tuple(operand(a) for a in value.args)))
-            elif isinstance(value, relax.Var):
-                where[var] = where[value]
-            else:
-                raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
-    return Plan(tuple(tensors), tuple(constants), tuple(calls), arena, where[param],
-                operand(main.body.body))
+    for binding in (b for blk in main.body.blocks for b in blk.bindings):
+        var, value = binding.var, binding.value
+        op = op_name(value)
+        if op == "relax.memory.alloc_storage":
+            storage[var] = block(int(value.args[0].values[0]))
+        elif op == "relax.memory.alloc_tensor":
+            shape = tuple(int(d) for d in value.args[2].values)
+            tensor = Tensor(shape, str(value.args[3].value), int(value.args[1].value))
+            where[var] = add(tensor, storage[value.args[0]])
+        elif op == "relax.builtin.alloc_tensor":
+            where[var] = own(tuple(int(d) for d in value.args[0].values), str(value.args[1].value))
+        elif op == "relax.reshape":
+            source = where[value.args[0]]
+            shape = tuple(int(d) for d in value.args[1].values)
+            where[var] = add(replace(tensors[source], shape=shape), block_of[source])
+        elif isinstance(value, relax.Call) and isinstance(value.op, tvm.ir.GlobalVar):
+            calls.append(Call(value.op.name_hint, tuple(operand(a) for a in value.args)))
+        elif isinstance(value, relax.Var):
+            where[var] = where[value]
+        else:
+            raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
+    output = operand(main.body.body)
+
+    # a block lives from the first to the last call that touches it; the input must survive
+    # every inference and the output the end of one
+    end = len(calls)
+    lives = [[end, -1] for _ in sizes]
+    for index, call in enumerate(calls):
+        for b in (block_of[t] for t in call.args if block_of[t] is not None):
+            lives[b] = [min(lives[b][0], index), max(lives[b][1], index)]
+    lives[block_of[where[param]]] = [-1, end]
+    lives[block_of[output]][1] = end
+    offsets, arena = pack(sizes, [tuple(live) for live in lives])
+    placed = tuple(
+        t if b is None else replace(t, offset=offsets[b] + t.offset)
+        for t, b in zip(tensors, block_of, strict=True)
+    )
+    return Plan(placed, tuple(constants), tuple(calls), arena, where[param], output)

@@ -11,6 +11,7 @@ The workspace the kernels request comes from firmware/backends/tvm/tb_tvm_worksp
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -56,6 +57,31 @@ def align(n: int) -> int:
 
 def nbytes(tensor: Tensor) -> int:
     return int(np.prod(tensor.shape, dtype=np.int64)) * np.dtype(tensor.dtype).itemsize
+
+
+def pack(sizes: Sequence[int], lives: Sequence[tuple[int, int]]) -> tuple[list[int], int]:
+    """Arena offsets for blocks of `sizes` bytes, alive from call lives[i][0] to lives[i][1].
+
+    Blocks alive at a common call never overlap; the others may share bytes. Greedy: largest
+    block first, each at the lowest offset where it fits. Returns the offsets and arena size.
+    """
+    offsets = [0] * len(sizes)
+    placed: list[int] = []
+    for b in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        start, end = lives[b]
+        busy = sorted(
+            (offsets[o], offsets[o] + align(sizes[o]))
+            for o in placed
+            if lives[o][0] <= end and start <= lives[o][1]
+        )
+        at = 0
+        for low, high in busy:
+            if at + align(sizes[b]) <= low:
+                break
+            at = max(at, high)
+        offsets[b] = at
+        placed.append(b)
+    return offsets, max((offsets[b] + align(sizes[b]) for b in placed), default=0)
 
 
 def workspace_bytes(kernels_c: str) -> int:

@@ -238,20 +238,48 @@ class _Rewriter(relax.PyExprMutator):
         return None
 
     def _avg_pool2d(self, call: relax.Call) -> relax.Expr | None:
-        """Average int8 values in float and round to nearest, as TFLite does.
+        """Average int8 values and round to nearest, as TFLite does.
 
         The frontend averages in int32, whose division truncates: a bias of up to -1 LSB in
-        every pooled value, which the dense layer after the pool multiplies.
+        every pooled value, which the dense layer after the pool multiplies. A global pool
+        (the models' last pool) becomes an int32 sum over int8 inputs with TFLite's integer
+        rounding, bit-exact and without a wide copy of its input; other pools average in
+        float and round to nearest even.
         """
         producer = self._producer(call.args[0])
         if op_name(producer) != "relax.astype" or producer.args[0].ty.dtype != "int8":
             return None
-        a = call.attrs
+        x, a = producer.args[0], call.attrs
+        _, height, width, _ = (int(d) for d in x.ty.shape)
+        whole = [int(p) for p in a.pool_size] == [height, width] and a.layout == "NHWC"
+        if whole and not any(int(p) for p in a.padding):
+            return self.builder_.call_te(_global_average, x, primfunc_name_hint="global_average")
         pooled = R.nn.avg_pool2d(
-            R.astype(producer.args[0], "float32"), a.pool_size, a.strides, a.padding, a.dilation,
+            R.astype(x, "float32"), a.pool_size, a.strides, a.padding, a.dilation,
             a.ceil_mode, a.count_include_pad, a.layout, a.out_layout,
         )
         return R.astype(R.round(pooled), call.ty.dtype)
+
+
+def _global_average(x: tvm.te.Tensor) -> tvm.te.Tensor:
+    """TFLite's int8 average over all of H and W: an int32 sum, rounded half away from zero."""
+    from tvm import te, tirx
+
+    batch, height, width, channels = x.shape
+    rows, cols = te.reduce_axis((0, height)), te.reduce_axis((0, width))
+    total = te.compute(
+        (batch, 1, 1, channels),
+        lambda b, i, j, c: te.sum(x[b, rows, cols, c].astype("int32"), axis=[rows, cols]),
+        name="total",
+    )
+    count = (height * width).astype("int32")
+    half = count // 2
+    return te.compute(
+        total.shape,
+        lambda *i: tirx.Select(total(*i) > 0, (total(*i) + half) // count,
+                               -((half - total(*i)) // count)),
+        name="average",
+    )
 
 
 def _per_channel_ok(weight: tuple[np.ndarray, np.ndarray, int], out_axis: int) -> bool:
