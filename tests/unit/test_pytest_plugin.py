@@ -1,0 +1,114 @@
+"""The pytest plugin with a faked pipeline: parametrisation, skips, the gate, files, summary.
+
+Each test runs benchmarks/test_matrix.py in an inner pytest session (pytester) whose
+`tinybench.pipeline.run` returns the golden records of tests/data/results/current.jsonl.
+"""
+
+from pathlib import Path
+
+import pytest
+
+import tinybench.pipeline  # noqa: F401  (loaded once here: numpy cannot load twice in a process)
+from tinybench.results import load_records
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "results"
+FAKE_PIPELINE = f"""
+import pytest
+from pathlib import Path
+
+import tinybench.pipeline
+from tinybench.errors import ToolNotFoundError
+from tinybench.results import load_records
+
+CURRENT = {{r.key: r for r in load_records(Path({str(DATA / "current.jsonl")!r}))}}
+
+
+def fake_run(spec):
+    key = (spec.task_name, spec.backend, spec.board, spec.simulator)
+    if key not in CURRENT:
+        raise ToolNotFoundError(f"{{spec.backend}} is not installed here")
+    return CURRENT[key]
+
+
+@pytest.fixture(autouse=True)
+def _fake_pipeline(monkeypatch):
+    monkeypatch.setattr(tinybench.pipeline, "run", fake_run)
+"""
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester):
+    """Run benchmarks/test_matrix.py with the fake pipeline and these options, in process."""
+    pytester.makeconftest(FAKE_PIPELINE)
+    pytester.makepyfile(test_matrix=(ROOT / "benchmarks" / "test_matrix.py").read_text())
+
+    def run(*options: str) -> pytest.RunResult:
+        # hypothesis, when installed, adds a second to every session for nothing used here
+        return pytester.runpytest("-p", "no:hypothesispytest", *options)
+
+    return run
+
+
+def test_the_matrix_is_parametrised_by_label(bench):
+    result = bench("--collect-only", "-q", "--tinybench-task", "kws01,ad01",
+                             "--tinybench-board", "nrf52840")
+    labels = [f"{t}/{b}/nrf52840/iss" for t in ("kws01", "ad01") for b in ("tvm", "tflm",
+                                                                            "cmsis-nn")]
+    result.stdout.fnmatch_lines([f"test_matrix.py::test_benchmark[[]{label}[]]"
+                                 for label in labels])
+
+
+def test_the_gate_fails_regressed_and_broken_runs_and_writes_files(bench, tmp_path):
+    results, report = tmp_path / "out" / "results.jsonl", tmp_path / "out" / "report.md"
+    result = bench("-rs", "--tinybench-task", "kws01",
+                             "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                             "--tinybench-results", str(results), "--tinybench-report", str(report))
+    result.assert_outcomes(passed=2, failed=3, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*AssertionError: kws01/tflm/nrf52840/iss: flash_bytes 112,500 → 114,000*",
+        "*AssertionError: kws01/cmsis-nn/stm32f746/iss: cycles 3,050,000 → 3,200,000*",
+        "*AssertionError: outputs differ from the reference by 3 LSB (tolerance 0)*",
+        "*= tinybench =*",
+        "5 runs in the baseline or now: 2 regressed (+), 1 improved (-), 1 broken (!), "
+        "1 unchanged.",
+        "| +*| kws01*| cmsis-nn*| stm32f746*| iss*| **3,200,000 (+150,000, +4.9 %)** |*",
+        "SKIPPED*tvm is not installed here",
+    ])
+    assert "ic01" not in result.stdout.str(), "baseline runs outside the matrix are not compared"
+    assert len(load_records(results)) == 5
+    text = report.read_text()
+    assert text.startswith("# tinybench results\n\n5 runs, 1 broken (!).")
+    assert "## Against the baseline\n\n5 runs in the baseline or now" in text
+
+
+def test_fail_on_replaces_a_default_threshold(bench):
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
+                             "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                             "--tinybench-fail-on", "cycles:+5%")
+    result.assert_outcomes(passed=3)
+
+
+def test_without_a_baseline_only_broken_runs_fail_and_the_report_is_printed(bench):
+    result = bench("--tinybench-task", "kws01")
+    result.assert_outcomes(passed=4, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*= tinybench =*", "# tinybench results", "5 runs, 1 broken (!)."])
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (("--tinybench-backend", "nope"), "tinybench: unknown backend 'nope'; choose from *"),
+    (("--tinybench-baseline", "missing.jsonl"), "tinybench: no results at missing.jsonl*"),
+])
+def test_bad_options_are_one_line_errors(bench, option, message):
+    result = bench(*option)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_other_test_runs_do_not_load_the_pipeline(pytester):
+    pytester.makepyfile("import sys\n\ndef test_light():\n"
+                        "    assert 'tinybench.pipeline' not in sys.modules\n")
+    pytester.runpytest_subprocess("-p", "no:hypothesispytest").assert_outcomes(passed=1)
