@@ -67,7 +67,8 @@ def _moved_axis(call: relax.Call, before: tuple[int, ...], axis: int) -> int | N
 class _Accumulator:
     """An int32 accumulator of a rewritten conv or matmul, and how TFLite requantizes it."""
 
-    acc: relax.Expr
+    acc: relax.Expr  # the raw sum of products, before the zero-point correction
+    offset: np.ndarray  # int32 per output channel to add: bias - input zero point · Σw
     scale: np.ndarray  # float64 real value of one accumulator step, per output channel
     single_rounding: bool  # LiteRT's reference conv rounds twice, its dense layer once
     real: relax.Var | None = None  # the float value emitted for ops that are not quantize
@@ -162,7 +163,7 @@ class _Rewriter(relax.PyExprMutator):
         acc = R.nn.conv2d(x, relax.const(w), padding=(0, 0), out_dtype="int32", **conv)
         sums = w.astype(np.int32).sum(axis=tuple(a for a in range(w.ndim) if a != out_axis))
         scale = np.float64(sx) * sw.astype(np.float64)
-        return self._accumulated(_Accumulator(acc, scale, single_rounding=False), zx * sums)
+        return self._accumulated(_Accumulator(acc, -zx * sums, scale, single_rounding=False))
 
     def _matmul(self, call: relax.Call) -> relax.Expr | None:
         weight = self._weight(call.args[1])
@@ -177,16 +178,13 @@ class _Rewriter(relax.PyExprMutator):
         acc = R.matmul(x, relax.const(w), out_dtype="int32")
         sums = w.astype(np.int32).sum(axis=0)
         scale = np.float64(sx) * sw.astype(np.float64)
-        return self._accumulated(_Accumulator(acc, scale, single_rounding=True), zx * sums)
+        return self._accumulated(_Accumulator(acc, -zx * sums, scale, single_rounding=True))
 
-    def _accumulated(self, found: _Accumulator, correction: np.ndarray) -> relax.Var:
+    def _accumulated(self, found: _Accumulator) -> relax.Var:
         """The real value of an int32 accumulator, remembered for an exact requantization."""
-        acc = found.acc
-        if np.any(correction != 0):
-            acc = R.subtract(acc, relax.const(correction.astype(np.int32)))
-        acc = self.builder_.emit(acc)
-        real = R.multiply(R.astype(acc, "float32"), relax.const(found.scale.astype(np.float32)))
-        real = self.builder_.emit(real)
+        acc = self.builder_.emit(found.acc)
+        real = R.astype(_offset(acc, found.offset), "float32")
+        real = self.builder_.emit(R.multiply(real, relax.const(found.scale.astype(np.float32))))
         self._accumulators.append(replace(found, acc=acc, real=real))
         return real
 
@@ -212,11 +210,16 @@ class _Rewriter(relax.PyExprMutator):
         found = self._accumulator(real)
         if found is None:
             return None
-        acc = found.acc if bias is None else R.add(found.acc, relax.const(bias))
-        scale = found.scale / np.float64(out_scale.reshape(()))
-        out = _fixed_point_multiply(acc, scale, found.single_rounding)
-        out = R.add(out, relax.const(np.int32(out_zero.reshape(()))))
-        return R.astype(R.clip(out, -128, 127), "int8")
+        offset = found.offset if bias is None else found.offset + bias
+        acc = self.builder_.emit(_offset(found.acc, offset))
+        q, shift = _multiplier(found.scale / np.float64(out_scale.reshape(())))
+        multiplier = q << np.maximum(shift, 0)
+        narrow = np.int32 if np.all(multiplier < 2**31) else np.int64
+        return self.builder_.call_te(
+            _fixed_point_multiply, acc, relax.const(multiplier.astype(narrow)),
+            relax.const(np.maximum(-shift, 0).astype(np.int32)), int(out_zero.reshape(())),
+            found.single_rounding, primfunc_name_hint="requantize",
+        )
 
     def _bias(self, expr: relax.Expr) -> np.ndarray | None:
         """The int32 values of a dequantized int32 constant with zero point 0 (a bias)."""
@@ -261,6 +264,11 @@ class _Rewriter(relax.PyExprMutator):
         return R.astype(R.round(pooled), call.ty.dtype)
 
 
+def _offset(acc: relax.Expr, offset: np.ndarray) -> relax.Expr:
+    """acc + offset per output channel, or acc itself when the offset is zero."""
+    return R.add(acc, relax.const(offset.astype(np.int32))) if np.any(offset != 0) else acc
+
+
 def _global_average(x: tvm.te.Tensor) -> tvm.te.Tensor:
     """TFLite's int8 average over all of H and W: an int32 sum, rounded half away from zero."""
     from tvm import te, tirx
@@ -288,11 +296,6 @@ def _per_channel_ok(weight: tuple[np.ndarray, np.ndarray, int], out_axis: int) -
     return scale.size == 1 or (axis == out_axis and scale.size == w.shape[out_axis])
 
 
-def _int64(value: int | np.ndarray) -> relax.Expr:
-    """An int64 constant (relax.const alone narrows int64 values to int32)."""
-    return relax.const(np.asarray(value, dtype=np.int64), "int64")
-
-
 def _multiplier(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TFLite's QuantizeMultiplier: scale = q · 2^(shift - 31) with q a Q31 integer."""
     mantissa, shift = np.frexp(scale.astype(np.float64))
@@ -307,22 +310,35 @@ def _multiplier(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, shift.astype(np.int64)
 
 
-def _fixed_point_multiply(acc: relax.Expr, scale: np.ndarray, single: bool) -> relax.Expr:
-    """TFLite's MultiplyByQuantizedMultiplier(acc, scale) as Relax integer ops, in int64.
+def _fixed_point_multiply(
+    acc: tvm.te.Tensor, multiplier: tvm.te.Tensor, right: tvm.te.Tensor, zero: int, single: bool
+) -> tvm.te.Tensor:
+    """int8(acc · multiplier · 2^-(31 + right) + zero): TFLite's MultiplyByQuantizedMultiplier.
 
-    Single rounding: (acc·q + 2^(30 - shift)) >> (31 - shift). Double rounding (gemmlowp's):
-    a rounding doubling high multiply, (acc·q + 2^30) >> 31 (its nudge for negative products
-    comes to this), then a rounding right shift with ties away from zero.
+    Per output channel (the last axis) unless `multiplier` and `right` hold one value. Single
+    rounding: (x·q + 2^(30 + right)) >> (31 + right). Double rounding (gemmlowp's): a rounding
+    doubling high multiply, (x·q + 2^30) >> 31 (its nudge for negative products comes to
+    this), then a rounding right shift with ties away from zero. Written in TE so the
+    per-channel constants stay int32 arrays instead of being folded into int64 ones.
     """
-    q, shift = _multiplier(scale)
-    x = R.multiply(R.astype(acc, "int64"), _int64(q << np.maximum(shift, 0)))
-    if single:
-        right = 31 - np.minimum(shift, 0)
-        x = R.right_shift(R.add(x, _int64(np.int64(1) << (right - 1))), _int64(right))
-        return R.astype(x, "int32")
-    x = R.right_shift(R.add(x, _int64(1 << 30)), _int64(31))
-    right = np.maximum(-shift, 0)
-    mask = (np.int64(1) << right) - 1
-    negative = R.astype(R.less(x, _int64(0)), "int64")
-    round_up = R.greater(R.bitwise_and(x, _int64(mask)), R.add(_int64(mask >> 1), negative))
-    return R.astype(R.add(R.right_shift(x, _int64(right)), R.astype(round_up, "int64")), "int32")
+    from tvm import te, tirx
+
+    one = tirx.const(1, "int64")
+
+    def channel(table: te.Tensor, c: tirx.PrimExpr) -> tirx.PrimExpr:
+        return table[c if int(table.shape[0]) > 1 else 0].astype("int64")
+
+    def value(*index: tirx.PrimExpr) -> tirx.PrimExpr:
+        x = acc(*index).astype("int64") * channel(multiplier, index[-1])
+        shift = channel(right, index[-1])
+        if single:
+            y = (x + (one << (shift + 30))) >> (shift + 31)
+        else:
+            x = (x + (one << 30)) >> 31
+            mask = (one << shift) - 1
+            threshold = (mask >> 1) + (x < 0).astype("int64")
+            y = (x >> shift) + ((x & mask) > threshold).astype("int64")
+        y = y + zero
+        return tirx.max(tirx.min(y, 127), -128).astype("int8")
+
+    return te.compute(acc.shape, value, name="requantize")
