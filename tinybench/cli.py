@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_deps(commands)
     _add_report(commands)
     _add_compare(commands)
+    _add_board(commands)
     return parser
 
 
@@ -198,6 +199,71 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                             thresholds)
     print(markdown_comparison(outcomes, thresholds), end="")
     fail_on_regressions(outcomes)
+    return 0
+
+
+def _add_board(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("board", help="flash a real board and run the benchmark on it")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    f = verbs.add_parser("flash", help="build a benchmark's firmware and program the board")
+    f.add_argument("--tool", help="pyocd, st-flash, nrfjprog or openocd (default: first found)")
+    r = verbs.add_parser("run", help="run the benchmark on a flashed board over its serial port")
+    r.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
+    r.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
+    r.add_argument("--runs", type=int, default=5, help="timed inferences per input (median)")
+    r.add_argument("--warmups", type=int, default=1, help="untimed inferences before them")
+    r.add_argument("--timeout", type=float, default=60.0, help="seconds a command may take")
+    r.add_argument("--results", type=Path, default=Path("results/runs/latest.jsonl"),
+                   help="results file the record is appended to")
+    s = verbs.add_parser("simulate", help="serve the firmware in the built-in simulator on a "
+                         "pseudo-terminal, for board run --port")
+    s.add_argument("--idle-timeout", type=float, default=300.0,
+                   help="stop after this many seconds without input (default 300)")
+    for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
+        verb.add_argument("--board", required=True, help="stm32f746 or nrf52840")
+        verb.add_argument("--task", required=True, help="a task (kws01, vww01, ic01, ad01) "
+                          "or a .tflite file")
+        verb.add_argument("--backend", default="tvm", help="tvm, tflm or cmsis-nn (default tvm)")
+        verb.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+        verb.set_defaults(func=func)
+
+
+def _board_firmware(args: argparse.Namespace):
+    from tinybench.board import build_named
+
+    return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt)
+
+
+def _cmd_board_flash(args: argparse.Namespace) -> int:
+    from tinybench.board.flash import flash
+
+    target = _board_firmware(args)
+    flasher = flash(target.firmware.elf, target.firmware.board, args.tool)
+    print(f"flashed {target.firmware.elf} onto {args.board} with {flasher.tool}")
+    return 0
+
+
+def _cmd_board_run(args: argparse.Namespace) -> int:
+    from tinybench.board.runner import run_on_board
+    from tinybench.reports.markdown import markdown_report
+    from tinybench.results import append_records
+
+    record = run_on_board(_board_firmware(args), args.port, args.runs, args.warmups,
+                          args.timeout)
+    append_records(args.results, [record])
+    print(markdown_report([record]))
+    print(f"\nrecord appended to {args.results}", file=sys.stderr)
+    return 1 if record.broken else 0
+
+
+def _cmd_board_simulate(args: argparse.Namespace) -> int:
+    from tinybench.simulators.pty import SerialSimulation
+
+    firmware = _board_firmware(args).firmware
+    with SerialSimulation(firmware.elf, firmware.board, args.idle_timeout) as sim:
+        print(f"{firmware.elf.name} on {args.board} is listening on {sim.port}", flush=True)
+        sim.wait()
+    print(f"stopped after {args.idle_timeout:g} s without input", file=sys.stderr)
     return 0
 
 

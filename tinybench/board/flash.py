@@ -33,14 +33,15 @@ class Flasher:
 
 FLASHERS: dict[str, tuple[Flasher, ...]] = {
     "stm32f746": (
-        Flasher("pyocd", ("pyocd", "flash", "--target", "stm32f746nghx", "{elf}"),
-                "pyocd needs the STM32F7 pack once: pyocd pack install stm32f746nghx"),
+        Flasher("pyocd", ("pyocd", "flash", "--no-wait", "--target", "stm32f746nghx", "{elf}"),
+                "if pyocd does not know the target, add its pack: pyocd pack install "
+                "stm32f746nghx"),
         Flasher("st-flash", ("st-flash", "--reset", "write", "{bin}", "{origin}")),
         Flasher("openocd", ("openocd", "-f", "board/stm32f746g-disco.cfg",
                             "-c", "program {elf} verify reset exit")),
     ),
     "nrf52840": (
-        Flasher("pyocd", ("pyocd", "flash", "--target", "nrf52840", "{elf}")),
+        Flasher("pyocd", ("pyocd", "flash", "--no-wait", "--target", "nrf52840", "{elf}")),
         Flasher("nrfjprog", ("nrfjprog", "-f", "NRF52", "--program", "{hex}", "--sectorerase",
                              "--verify", "--reset")),
         Flasher("openocd", ("openocd", "-f", "board/nordic_nrf52_dk.cfg",
