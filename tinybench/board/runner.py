@@ -83,10 +83,14 @@ class Dut:
                     f"{self.port}: no complete reply to '{command[:24]}' within "
                     f"{self.timeout:g} s; is the board connected and flashed with tinybench "
                     "firmware (tinybench board flash)? Raise --timeout for slow models")
-            self.serial.timeout = left
-            self._pending += self._io(self.serial.read, max(1, self.serial.in_waiting))
+            self._pending += self._io(self._receive, left)
         line, _, self._pending = self._pending.partition(b"\n")
         return line.decode("ascii", "replace").strip()
+
+    def _receive(self, timeout: float) -> bytes:
+        """What has arrived, or the next byte within `timeout` seconds (b"" if none)."""
+        self.serial.timeout = timeout
+        return self.serial.read(max(1, self.serial.in_waiting))
 
     def _io(self, call, *args):
         try:

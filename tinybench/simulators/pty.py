@@ -27,6 +27,7 @@ from tinybench.simulators import SimResult, iss
 
 IDLE_TIMEOUT = 30.0  # seconds a waiting firmware waits for the host before the run ends
 WRITE_TIMEOUT = 10.0  # seconds the host may leave the pty full before the run fails
+STOP_TIMEOUT = 10.0  # seconds the simulator may take to stop once the port is closed
 INSTRUCTION_BUDGET = 100_000_000_000  # over the whole connection, many sessions long
 _SLICE = 0.1  # seconds between checks whether the port was closed
 
@@ -155,7 +156,7 @@ class SerialSimulation:
                  trace: TracebackType | None) -> None:
         self._terminal.closed.set()
         self._run.uc.emu_stop()  # a firmware busy computing stops too
-        self._thread.join(WRITE_TIMEOUT)
+        self._thread.join(STOP_TIMEOUT)
         if self._thread.is_alive():
             raise SimulationError(f"the simulator behind {self.port} did not stop")
         self._terminal.close()
