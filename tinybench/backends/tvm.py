@@ -138,7 +138,8 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
 
     Unscheduled, every stage of a fused kernel (pad copy, int32 accumulator, float epilogue)
     is a full-size workspace buffer. Inlining the injective stages and computing the epilogue
-    inside the reduction's spatial loops leaves one scalar accumulator.
+    inside the reduction's spatial loops leaves one scalar accumulator, zeroed before the
+    reduction loops.
     """
     from tvm import s_tir
 
@@ -157,11 +158,14 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
         spatial = [iv.iter_type == _DATA_PAR for iv in sch.get(block).iter_vars]
         if all(spatial) or not spatial[0]:
             continue
-        loop = sch.get_loops(block)[spatial.index(False) - 1]
+        loops = sch.get_loops(block)
+        first_reduction = spatial.index(False)
         shape = _written_shape(sch.get(block))
         for consumer in sch.get_consumers(block):
             if _written_shape(sch.get(consumer)) == shape:
-                attempt(sch.reverse_compute_at, consumer, loop)
+                attempt(sch.reverse_compute_at, consumer, loops[first_reduction - 1])
+        # zero the accumulator once before the reduction loops, not by a test in them
+        attempt(sch.decompose_reduction, block, loops[first_reduction])
     return sch.mod["main"]
 
 
