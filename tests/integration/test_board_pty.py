@@ -69,6 +69,21 @@ def test_the_simulator_stops_when_the_host_is_silent_and_the_host_then_fails_fas
     assert sim.result.exit_reason == "idle"
 
 
+def test_a_simulator_that_fails_mid_session_fails_the_host_at_once():
+    board = get_board("stm32f746")
+    elf = build_firmware(minimal_sources(), board).elf
+    start = time.monotonic()
+    with (pytest.raises(DeviceError, match="serial port failed"),
+          SerialSimulation(elf, board, max_instructions=200_000) as sim,
+          Dut(sim.port, timeout=30) as dut):
+        dut.sync()
+        for _ in range(100):
+            run_session(dut, DATA, runs=5, warmups=0)
+    # the host's error leaves the block; the simulator's own is kept in `error`
+    assert "instruction budget of 200,000 ran out" in str(sim.error)
+    assert time.monotonic() - start < 10  # far below the host's 30 s timeout
+
+
 @pytest.mark.tvm
 @pytest.mark.slow
 @pytest.mark.skipif(BACKENDS["tvm"].missing() is not None, reason=str(BACKENDS["tvm"].missing()))
