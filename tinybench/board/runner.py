@@ -6,6 +6,12 @@ instead of hanging. `run_on_board` runs one session per host reference input —
 come from tinybench.protocol and the replies are read by its `parse_session` — and makes a
 Record with simulator "board": the median of the DWT cycles of every timed inference, the
 outputs compared with the host reference, and the memory of the ELF that was flashed.
+
+Of the MLPerf Tiny runner's command set, sessions use `name`, `profile`, `db load N`,
+`db <hex>`, `infer N W` and `results`: performance mode, with the outputs checked (the firmware
+also answers `timestamp` and `db print`). Energy mode (an IO manager between host and board,
+GPIO timestamps, an energy monitor) and accuracy over the real data sets are not supported;
+the inputs are the host reference's.
 """
 
 from __future__ import annotations
