@@ -3,9 +3,11 @@ or skipped with a reason, and an interrupted matrix loses nothing (issue 9)."""
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 import tflite
 from test_model_files import model_bytes  # the small flatbuffers written with tflite's builder
 
-from tinybench import pipeline
+from tinybench import deps, pipeline
 from tinybench.backends import BACKENDS
 from tinybench.backends.tflm import TFLM
 from tinybench.backends.tvm import TvmBackend
@@ -121,6 +123,31 @@ def test_an_unusable_model_file_fails_at_convert_with_the_reason(data, reason, t
     record = run(RunSpec(str(model), "tvm", "stm32f746"))
     assert (record.status, record.stage) == ("failed", "convert")
     assert reason in record.reason
+
+
+# -- downloads: an archive may not write outside its folder
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "target"),
+    [("top/../../escaped.h", tarfile.REGTYPE, ""), ("{tmp}/escaped.h", tarfile.REGTYPE, ""),
+     ("top/link", tarfile.SYMTYPE, "../../escaped.h"),
+     ("top/hard", tarfile.LNKTYPE, "/etc/passwd")],
+    ids=["dotdot", "absolute", "symlink", "hardlink"],
+)
+def test_tar_entries_that_leave_the_folder_are_refused(name, kind, target, tmp_path):
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.addfile(tarfile.TarInfo("top/kiss_fft.h"), io.BytesIO(b""))
+        entry = tarfile.TarInfo(name.format(tmp=tmp_path))
+        entry.type, entry.linkname = kind, target
+        tar.addfile(entry, io.BytesIO(b""))
+    with pytest.raises(ConfigError, match=r"^evil\.tar"):
+        deps.fetch("kissfft", archive, verify=False)
+    # an absolute name is extracted below the folder (the tree then is not kissfft's), the
+    # others are refused as unsafe: either way nothing lands outside it, nothing is installed
+    assert not list(tmp_path.rglob("escaped.h"))
+    assert deps.status(deps.get("kissfft")).state == "missing"
 
 
 # -- a missing piece skips the runs that need it, with what to do
