@@ -29,6 +29,9 @@ KERNELS = "tvm_kernels.c"
 GLUE = "tvm_model.c"
 FACTS = "tvm_facts.json"
 _OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
+# TVM's C loops have fixed trip counts; unrolled, the innermost MAC loop sheds its compare
+# and branch
+KERNEL_CFLAGS = ("-funroll-loops",)
 _OPAQUE = 8  # TVM's OpPatternKind kOpaque: never fused with neighbours
 _DATA_PAR = 0  # IterVar kind of a spatial (data-parallel) axis
 
@@ -85,6 +88,7 @@ class TvmBackend:
             include_dirs=(runtime_dir(), *tvm_include_dirs()),
             defines=(f'TB_MODEL="{model.stem.split("-")[0]}"',
                      f"TB_DB_CAPACITY={facts['input_bytes']}"),
+            cflags=KERNEL_CFLAGS,
             extra={k: str(v) for k, v in facts.items() if k != "input_bytes"},
             components={f"*/{KERNELS}": "kernels", f"*/{GLUE}": "model"},
         )
