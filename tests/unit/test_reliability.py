@@ -17,14 +17,18 @@ import tflite
 from test_model_files import model_bytes  # the small flatbuffers written with tflite's builder
 
 from tinybench import deps, pipeline
-from tinybench.backends import BACKENDS
+from tinybench.backends import BACKENDS, tflm
 from tinybench.backends.tflm import TFLM
+from tinybench.backends.tflm_lib import TflmLibrary
 from tinybench.backends.tvm import TvmBackend
+from tinybench.boards import get_board
 from tinybench.errors import ConfigError
 from tinybench.models import convert, reference
 from tinybench.paths import intact, seal, write_sealed
 from tinybench.pipeline import RunSpec, run, run_matrix
 from tinybench.results import Record, load_records
+
+TFLM_CHECKOUT = deps.status(deps.get("tflm")).path  # the user's, found before the cache moves
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +90,28 @@ def test_damaged_golden_data_is_recomputed(tmp_path, monkeypatch, caplog):
     assert all(np.array_equal(a, b) for a, b in zip(first.outputs, again.outputs, strict=True))
     assert intact(cached)
     assert "does not match its recorded hash" in caplog.text
+
+
+def test_a_damaged_arena_measurement_is_measured_again(tmp_path, monkeypatch):
+    if TFLM_CHECKOUT is None:
+        pytest.skip("needs the TFLM sources: tinybench deps fetch tflm")
+    monkeypatch.setenv("TINYBENCH_TFLM_DIR", str(TFLM_CHECKOUT))
+    model = tmp_path / "m.tflite"
+    model.write_bytes(model_bytes())
+    lib = TflmLibrary(tmp_path / "libtflm.a", "reference", (), "pin")
+    lib.path.write_bytes(b"!<arch>\n")
+    probes = []
+
+    def probe(sources, board, input_size: int) -> int:
+        probes.append(input_size)
+        return 1000
+
+    args = (TFLM, model, get_board("nrf52840"), lib, ("FULLY_CONNECTED",), tmp_path / "w", probe)
+    assert tflm._arena_used(*args) == 1000
+    (cached,) = (tmp_path / "cache" / "tflm" / "arena").glob("*.json")
+    cached.write_text('{"arena_used_bytes": 10}\n')  # plausible, and wrong
+    assert tflm._arena_used(*args) == 1000
+    assert probes == [4, 4]
 
 
 # -- models a backend cannot run are refused at the generate stage, naming op and backend
