@@ -109,7 +109,7 @@ def run(spec: RunSpec) -> Record:
     backend = BACKENDS[spec.backend]
     model_hash, facts, stage = "", {}, "convert"
     try:
-        model = _model(spec.task)
+        model = model_file(spec.task)
         model_hash = content_hash(model)
         stage = "generate"  # a backend refuses what it cannot run here, before any long work
         workdir = cache_dir("work", spec.backend, board.name, model_hash)
@@ -121,25 +121,26 @@ def run(spec: RunSpec) -> Record:
         report = measure(firmware, board)
         check_fit(board, report.flash_bytes, report.ram_bytes)
         stage = "reference"
-        golden = _golden(model, spec.inputs)
+        golden = golden_data(model, spec.inputs)
         stage = "simulate"
         measured = _simulate(SIMULATORS[spec.simulator], firmware, golden)
         stage = "check"
         check = OutputCheck(inputs=len(golden.inputs),
-                            max_abs_diff=_max_diff(measured.outputs, golden.outputs),
+                            max_abs_diff=max_diff(measured.outputs, golden.outputs),
                             tolerance=backend.output_tolerance)
     except ToolNotFoundError:
         raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except TinybenchError as error:
-        return _record(spec, board, model_hash, facts, status="failed", stage=stage,
+        return make_record(spec, board, model_hash, facts, status="failed", stage=stage,
                        reason=_one_line(error))
-    return _record(spec, board, model_hash, facts, cycles=measured.cycles,
+    return make_record(spec, board, model_hash, facts, cycles=measured.cycles,
                    instructions=measured.instructions, memory=Memory.from_report(report),
                    arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
                    check=check)
 
 
-def _model(task: str) -> Path:
+def model_file(task: str) -> Path:
+    """The int8 .tflite of a task (exported, cached) or a user's file, checked to be usable."""
     from tinybench.models import export
     from tinybench.models.inspect import inspect_model
 
@@ -152,7 +153,8 @@ def _model(task: str) -> Path:
     return path
 
 
-def _golden(model: Path, count: int):
+def golden_data(model: Path, count: int):
+    """Seeded inputs and the host reference outputs every device run is checked against."""
     from tinybench.models.reference import golden
 
     return golden(model, count=count)
@@ -198,7 +200,8 @@ def _inference_marks(result: SimResult):
     return result.marks
 
 
-def _max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
+def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
+    """The largest |device - reference| over every output value, in int8 steps."""
     worst = 0
     for got, want in zip(device, reference, strict=True):
         want = want.astype(np.int16).ravel()
@@ -209,8 +212,9 @@ def _max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
     return worst
 
 
-def _record(spec: RunSpec, board: Board, model_hash: str, facts: dict[str, str],
-            **measured) -> Record:
+def make_record(spec: RunSpec, board: Board, model_hash: str, facts: dict[str, str],
+                **measured) -> Record:
+    """A record of `spec` with provenance (tools, options, commit) and what was measured."""
     return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
                   board=board.name, simulator=spec.simulator, clock_hz=board.clock_hz,
                   tools={**_tools(), **facts},

@@ -32,8 +32,8 @@ def fake(monkeypatch, tmp_path):
     monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
     model = tmp_path / "m.tflite"
     model.write_bytes(b"model")
-    monkeypatch.setattr(pipeline, "_model", lambda task: model)
-    monkeypatch.setattr(pipeline, "_golden", lambda model, count: None)
+    monkeypatch.setattr(pipeline, "model_file", lambda task: model)
+    monkeypatch.setattr(pipeline, "golden_data", lambda model, count: None)
     backends = {
         "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
         "absent": FakeBackend(missing="install the absent backend"),

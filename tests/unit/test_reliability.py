@@ -205,7 +205,7 @@ def test_a_matrix_skips_the_runs_whose_pieces_are_missing_and_runs_the_rest(tmp_
     monkeypatch.setattr(pipeline, "find_toolchain", lambda: None)  # not what this test is about
     monkeypatch.setattr(TvmBackend, "missing", lambda self: None)
     monkeypatch.setattr(pipeline, "_tools", dict)
-    monkeypatch.setattr(pipeline, "_model", _no_model)  # the run that can start ends quickly
+    monkeypatch.setattr(pipeline, "model_file", _no_model)  # the run that can start ends quickly
     results = tmp_path / "results.jsonl"
     records, skipped = run_matrix(pipeline.matrix("ad01", "tvm,tflm", "nrf52840", "iss,renode"),
                                   results)

@@ -16,7 +16,7 @@ from tinybench.errors import ConfigError, ToolNotFoundError
 from tinybench.firmware.build import Firmware, build_firmware
 from tinybench.models.reference import Golden
 from tinybench.paths import cache_dir, content_hash
-from tinybench.pipeline import RunSpec, _golden, _model, matrix
+from tinybench.pipeline import RunSpec, golden_data, matrix, model_file
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,14 @@ def build(spec: RunSpec) -> BoardFirmware:
     reason = backend.missing()
     if reason:
         raise ToolNotFoundError(reason)
-    model = _model(spec.task)
+    model = model_file(spec.task)
     model_hash = content_hash(model)
     workdir = cache_dir("work", spec.backend, board.name, model_hash)
     sources = backend.generate(model, board, workdir)
     firmware = build_firmware(sources, board, opt=spec.opt)
     memory = measure(firmware, board)
     check_fit(board, memory.flash_bytes, memory.ram_bytes)
-    return BoardFirmware(spec, firmware, memory, _golden(model, spec.inputs), model_hash,
+    return BoardFirmware(spec, firmware, memory, golden_data(model, spec.inputs), model_hash,
                          dict(sources.extra))
 
 

@@ -26,7 +26,7 @@ from tinybench.backends import BACKENDS
 from tinybench.board import BoardFirmware
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import _max_diff, _record
+from tinybench.pipeline import make_record, max_diff
 from tinybench.protocol import Session, parse_session, session_commands
 from tinybench.results import Memory, OutputCheck, Record
 
@@ -131,12 +131,12 @@ def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int =
                     for tensor in target.golden.inputs]
     outputs = [np.array(s.outputs, dtype=np.int16) for s in sessions]
     check = OutputCheck(inputs=len(sessions),
-                        max_abs_diff=_max_diff(outputs, target.golden.outputs),
+                        max_abs_diff=max_diff(outputs, target.golden.outputs),
                         tolerance=BACKENDS[spec.backend].output_tolerance)
     cycles = [c for session in sessions for c in session.cycles]
     last = sessions[-1]
     board = get_board(spec.board)
-    record = _record(dataclasses.replace(spec, simulator=SIMULATOR), board, target.model_hash,
+    record = make_record(dataclasses.replace(spec, simulator=SIMULATOR), board, target.model_hash,
                      target.facts, cycles=int(statistics.median(cycles)),
                      memory=Memory.from_report(target.memory), arena_bytes=last.arena_bytes,
                      stack_bytes=last.stack_bytes, check=check)
