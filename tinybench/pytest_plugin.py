@@ -70,9 +70,9 @@ class BenchSession:
         """The thresholds `record` exceeds against its baseline run, if there is a baseline."""
         from tinybench.reports.compare import check_regressions
 
-        return check_regressions(self.baseline_of(), [record], self.thresholds)
+        return check_regressions(self.matrix_baseline(), [record], self.thresholds)
 
-    def baseline_of(self) -> list[Record]:
+    def matrix_baseline(self) -> list[Record]:
         """The baseline records of this session's matrix (other keys are not compared)."""
         keys = {_key(spec) for spec in self.specs}
         return [record for record in self.baseline or () if record.key in keys]
@@ -84,7 +84,7 @@ class BenchSession:
 
         if self.baseline is None:
             return markdown_report(self.records)
-        outcomes = compare_runs(self.baseline_of(), self.records, self.thresholds)
+        outcomes = compare_runs(self.matrix_baseline(), self.records, self.thresholds)
         return markdown_comparison(outcomes, self.thresholds)
 
 

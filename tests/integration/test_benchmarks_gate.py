@@ -1,0 +1,103 @@
+"""The regression gate end to end: the CI workflow's commands, and a slowed build caught.
+
+Both run real benchmarks of one small task (ad01 on TVM, nrf52840) in pytest subprocesses.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tinybench import deps
+from tinybench.cli import main as tinybench
+from tinybench.pipeline import RunSpec, missing
+
+pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = ROOT / ".github" / "workflows" / "benchmarks.yml"
+SPEC = RunSpec("ad01", "tvm", "nrf52840", inputs=1)
+SMALL_MATRIX = ["--tinybench-task", SPEC.task, "--tinybench-backend", SPEC.backend,
+                "--tinybench-board", SPEC.board, "--tinybench-inputs", str(SPEC.inputs)]
+# A plugin that builds every firmware at -O0 while the run still asks for -O2: a code change
+# that slows the build, as a regression would. (A changed --opt is a configuration change:
+# the gate marks it "x", not comparable, rather than a regression.)
+SLOW_BUILD = """
+import tinybench.pipeline
+
+_build = tinybench.pipeline.build_firmware
+
+
+def _build_at_O0(sources, board, opt, **options):
+    return _build(sources, board, opt="-O0", **options)
+
+
+tinybench.pipeline.build_firmware = _build_at_O0
+"""
+
+
+def row(mark: str) -> re.Pattern:
+    """A Markdown table row of SPEC with `mark` in its first cell."""
+    cells = (re.escape(mark), SPEC.task, SPEC.backend, SPEC.board, SPEC.simulator)
+    return re.compile(r"^\|" + r"\|".join(rf" *{cell} *" for cell in cells) + r"\|", re.M)
+
+
+@pytest.fixture(autouse=True)
+def _needs_tvm():
+    reason = missing(SPEC)
+    if reason:
+        pytest.skip(reason)
+
+
+def workflow_commands() -> list[str]:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmarks"]["steps"]
+    return [step["run"] for step in steps if "run" in step]
+
+
+def test_the_workflow_commands_gate_and_summarise(tmp_path):
+    install, *commands = workflow_commands()
+    assert install == "scripts/install.sh"  # not run here: it calls apt
+    if any(deps.status(c).path is None for c in deps.components().values()):
+        pytest.skip("the TFLM sources are not all present; this test does not download them")
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results"),
+           "GITHUB_STEP_SUMMARY": str(summary), "PYTEST_ADDOPTS": " ".join(SMALL_MATRIX[:6])}
+    for command in commands:
+        subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, check=True)
+    text = summary.read_text()
+    assert "## Against the baseline" in text
+    assert row("").search(text), text
+    assert (tmp_path / "results" / "results.jsonl").is_file()
+
+
+def _pytest_benchmarks(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run([sys.executable, "-m", "pytest", "benchmarks/", "-p", "no:cacheprovider",
+                           *SMALL_MATRIX, *options], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+
+
+def test_a_slowed_build_fails_compare_and_the_benchmarks_then_passes_again(tmp_path, capsys):
+    (tmp_path / "slow_build.py").write_text(SLOW_BUILD)
+    base, slow, fixed = (tmp_path / f"{name}.jsonl" for name in ("base", "slow", "fixed"))
+    assert tinybench(["run", "--task", SPEC.task, "--backend", SPEC.backend, "--board",
+                      SPEC.board, "--inputs", str(SPEC.inputs), "--results", str(base)]) == 0
+    gate = ["--tinybench-baseline", str(base)]
+
+    slowed = _pytest_benchmarks(tmp_path, *gate, "-p", "slow_build", "--tinybench-results",
+                                str(slow))
+    assert slowed.returncode == 1, slowed.stdout
+    assert "1 regressed (+)" in slowed.stdout
+    assert row("+").search(slowed.stdout), slowed.stdout
+    capsys.readouterr()
+    assert tinybench(["compare", str(slow), "--baseline", str(base)]) == 10
+    assert row("+").search(capsys.readouterr().out)
+
+    restored = _pytest_benchmarks(tmp_path, *gate, "--tinybench-results", str(fixed))
+    assert restored.returncode == 0, restored.stdout
+    assert "1 unchanged" in restored.stdout
+    assert tinybench(["compare", str(fixed), "--baseline", str(base)]) == 0
