@@ -27,7 +27,8 @@ _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
 
 
 def integer_kernels(mod: tvm.IRModule) -> tvm.IRModule:
-    """Rewrite every quantized conv2d/matmul in `mod`'s main function (see module docstring)."""
+    """Rewrite the quantized conv2d/matmul, their requantization and the int8 average pools
+    of `mod`'s main function into integer arithmetic (see the module docstring)."""
     rewriter = _Rewriter(mod)
     rewriter.builder_.update_func(mod.get_global_var("main"), rewriter.visit_expr(mod["main"]))
     return relax.transform.DeadCodeElimination()(rewriter.builder_.get())
@@ -78,7 +79,7 @@ class _Accumulator:
 class _Rewriter(relax.PyExprMutator):
     def __init__(self, mod: tvm.IRModule) -> None:
         super().__init__(mod)
-        # (real value, int32 accumulator, float64 scale) of each rewritten conv or matmul
+        # every rewritten conv and matmul, for the quantize after it to find
         self._accumulators: list[_Accumulator] = []
 
     def _producer(self, expr: relax.Expr) -> relax.Expr | None:
