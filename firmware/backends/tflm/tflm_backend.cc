@@ -4,6 +4,11 @@
  * from tb_tflm_model.h, which tinybench generates per model (tinybench/backends/tflm.py).
  * The interpreter and resolver live in static storage built with placement new, so no
  * destructor is registered and no heap is used. TFLM's error messages go to the UART.
+ *
+ * Built with TB_TFLM_ARENA_PROBE (and a generous arena), tb_backend_arena_used() reports
+ * the smallest arena AllocateTensors() succeeds with, found by bisection. TFLM's own
+ * arena_used_bytes() is smaller than that: it misses the temporary allocations made while
+ * the ops are prepared.
  */
 #include <new>
 
@@ -21,7 +26,10 @@ namespace {
 alignas(16) uint8_t tensor_arena[kTbArenaSize];
 alignas(TbOpResolver) uint8_t resolver_storage[sizeof(TbOpResolver)];
 alignas(tflite::MicroInterpreter) uint8_t interpreter_storage[sizeof(tflite::MicroInterpreter)];
+const tflite::Model *model;
+TbOpResolver *resolver;
 tflite::MicroInterpreter *interpreter;
+size_t arena_used;
 
 void log_to_uart(const char *text)
 {
@@ -35,27 +43,62 @@ bool is_int8(const TfLiteTensor *tensor)
     return tensor != nullptr && tensor->type == kTfLiteInt8;
 }
 
+/* A fresh interpreter on the first `size` bytes of the arena, with its tensors allocated. */
+bool start(size_t size)
+{
+    if (interpreter != nullptr) {
+        interpreter->~MicroInterpreter();
+    }
+    interpreter = new (interpreter_storage)
+        tflite::MicroInterpreter(model, *resolver, tensor_arena, size);
+    return interpreter->AllocateTensors() == kTfLiteOk;
+}
+
+#ifdef TB_TFLM_ARENA_PROBE
+/* The smallest multiple of 16 bytes that start() succeeds with; restarts on the full arena. */
+size_t smallest_arena(void)
+{
+    size_t good = sizeof tensor_arena / 16 * 16;
+    size_t bad = interpreter->arena_used_bytes() / 16 * 16 - 16;
+    RegisterDebugLogCallback(nullptr); /* the failing attempts are expected */
+    while (good - bad > 16) {
+        size_t mid = (bad + good) / 32 * 16;
+        if (start(mid)) {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    RegisterDebugLogCallback(log_to_uart);
+    start(sizeof tensor_arena);
+    return good;
+}
+#endif
+
 }  // namespace
 
 extern "C" int tb_backend_init(void)
 {
     RegisterDebugLogCallback(log_to_uart);
-    const tflite::Model *model = tflite::GetModel(kTbModel);
+    model = tflite::GetModel(kTbModel);
     if (model->version() != TFLITE_SCHEMA_VERSION) {
         return 1;
     }
-    auto *resolver = new (resolver_storage) TbOpResolver();
+    resolver = new (resolver_storage) TbOpResolver();
     if (TbAddOps(*resolver) != kTfLiteOk) {
         return 2;
     }
-    interpreter = new (interpreter_storage)
-        tflite::MicroInterpreter(model, *resolver, tensor_arena, sizeof tensor_arena);
-    if (interpreter->AllocateTensors() != kTfLiteOk) {
+    if (!start(sizeof tensor_arena)) {
         return 3;
     }
     if (!is_int8(interpreter->input(0)) || !is_int8(interpreter->output(0))) {
         return 4;
     }
+#ifdef TB_TFLM_ARENA_PROBE
+    arena_used = smallest_arena();
+#else
+    arena_used = interpreter->arena_used_bytes();
+#endif
     return 0;
 }
 
@@ -86,7 +129,7 @@ extern "C" size_t tb_backend_output_size(void)
 
 extern "C" size_t tb_backend_arena_used(void)
 {
-    return interpreter->arena_used_bytes();
+    return arena_used;
 }
 
 extern "C" const char *tb_backend_name(void)
