@@ -190,10 +190,12 @@ class _Rewriter(relax.PyExprMutator):
         return real
 
     def _quantize(self, call: relax.Call) -> relax.Expr | None:
-        """quantize(acc·scale [+ bias]) → TFLite's fixed-point requantization of acc [+ bias].
+        """quantize(acc·scale [+ bias]) → TFLite's fixed-point requantization of acc [+ bias],
+        and quantize(dequant(a) + dequant(b)) → TFLite's int8 ADD.
 
-        TFLite rescales an int32 accumulator with an integer multiplier and shift; doing the
-        same here makes int8 conv and dense layers bit-exact instead of within a step.
+        TFLite rescales with integer multipliers and shifts; doing the same here makes int8
+        conv, dense and add layers bit-exact instead of within a step, and keeps the inputs
+        of an add int8 (fused with a conv, TVM's add otherwise widens one input to float32).
         """
         out_scale, out_zero = _const(call.args[1]), _const(call.args[2])
         if out_scale is None or out_zero is None or out_scale.size != 1:
@@ -202,7 +204,18 @@ class _Rewriter(relax.PyExprMutator):
             return None
         real, bias = call.args[0], None
         producer = self._producer(real)
-        if op_name(producer) == "relax.add":
+        relu = op_name(producer) == "relax.nn.relu"
+        summed = self._producer(producer.args[0]) if relu else producer
+        if op_name(summed) == "relax.add":
+            inputs = [self._activation(arg) for arg in summed.args]
+            if all(inputs) and _same_shape(*summed.args):
+                (a, sa, za), (b, sb, zb) = inputs
+                zero = int(out_zero.reshape(()))
+                low = max(zero, -128) if relu else -128
+                return self.builder_.call_te(
+                    _int8_add, a, b, (sa, za), (sb, zb), (float(out_scale.reshape(())), zero),
+                    low, primfunc_name_hint="add",
+                )
             for value, other in (producer.args, tuple(reversed(producer.args))):
                 bias = self._bias(other)
                 if bias is not None:
@@ -265,6 +278,10 @@ class _Rewriter(relax.PyExprMutator):
         return R.astype(R.round(pooled), call.ty.dtype)
 
 
+def _same_shape(a: relax.Expr, b: relax.Expr) -> bool:
+    return [int(d) for d in a.ty.shape] == [int(d) for d in b.ty.shape]
+
+
 def _offset(acc: relax.Expr, offset: np.ndarray) -> relax.Expr:
     """acc + offset per output channel, or acc itself when the offset is zero."""
     return R.add(acc, relax.const(offset.astype(np.int32))) if np.any(offset != 0) else acc
@@ -311,35 +328,70 @@ def _multiplier(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, shift.astype(np.int64)
 
 
+def _rescale(x: tvm.tirx.PrimExpr, q: tvm.tirx.PrimExpr, right: tvm.tirx.PrimExpr,
+             single: bool) -> tvm.tirx.PrimExpr:
+    """x · q · 2^-(31 + right) in int64, rounded as TFLite's MultiplyByQuantizedMultiplier.
+
+    Single rounding: (x·q + 2^(30 + right)) >> (31 + right). Double rounding (gemmlowp's): a
+    rounding doubling high multiply, (x·q + 2^30) >> 31 (its nudge for negative products
+    comes to this), then a rounding right shift with ties away from zero.
+    """
+    from tvm import tirx
+
+    one = tirx.const(1, "int64")
+    x = x * q
+    if single:
+        return (x + (one << (right + 30))) >> (right + 31)
+    x = (x + (one << 30)) >> 31
+    mask = (one << right) - 1
+    threshold = (mask >> 1) + (x < 0).astype("int64")
+    return (x >> right) + ((x & mask) > threshold).astype("int64")
+
+
+def _int8(x: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+    from tvm import tirx
+
+    return tirx.max(tirx.min(x, 127), -128).astype("int8")
+
+
 def _fixed_point_multiply(
     acc: tvm.te.Tensor, multiplier: tvm.te.Tensor, right: tvm.te.Tensor, zero: int, single: bool
 ) -> tvm.te.Tensor:
-    """int8(acc · multiplier · 2^-(31 + right) + zero): TFLite's MultiplyByQuantizedMultiplier.
+    """int8(acc · multiplier · 2^-(31 + right) + zero), per output channel (the last axis)
+    unless `multiplier` and `right` hold one value. Written in TE so the per-channel tables
+    stay int32 arrays instead of being folded into int64 ones."""
+    from tvm import te
 
-    Per output channel (the last axis) unless `multiplier` and `right` hold one value. Single
-    rounding: (x·q + 2^(30 + right)) >> (31 + right). Double rounding (gemmlowp's): a rounding
-    doubling high multiply, (x·q + 2^30) >> 31 (its nudge for negative products comes to
-    this), then a rounding right shift with ties away from zero. Written in TE so the
-    per-channel constants stay int32 arrays instead of being folded into int64 ones.
-    """
-    from tvm import te, tirx
-
-    one = tirx.const(1, "int64")
-
-    def channel(table: te.Tensor, c: tirx.PrimExpr) -> tirx.PrimExpr:
+    def channel(table: te.Tensor, c: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
         return table[c if int(table.shape[0]) > 1 else 0].astype("int64")
 
-    def value(*index: tirx.PrimExpr) -> tirx.PrimExpr:
-        x = acc(*index).astype("int64") * channel(multiplier, index[-1])
-        shift = channel(right, index[-1])
-        if single:
-            y = (x + (one << (shift + 30))) >> (shift + 31)
-        else:
-            x = (x + (one << 30)) >> 31
-            mask = (one << shift) - 1
-            threshold = (mask >> 1) + (x < 0).astype("int64")
-            y = (x >> shift) + ((x & mask) > threshold).astype("int64")
-        y = y + zero
-        return tirx.max(tirx.min(y, 127), -128).astype("int8")
+    def value(*index: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+        x = acc(*index).astype("int64")
+        c = index[-1]
+        return _int8(_rescale(x, channel(multiplier, c), channel(right, c), single) + zero)
 
     return te.compute(acc.shape, value, name="requantize")
+
+
+def _int8_add(a: tvm.te.Tensor, b: tvm.te.Tensor, qa: tuple[float, int],
+              qb: tuple[float, int], out: tuple[float, int], low: int) -> tvm.te.Tensor:
+    """TFLite's int8 ADD: both inputs to a common scale at 2^20 resolution, sum, rescale,
+    clamp to [low, 127] (low is the output zero point after a fused ReLU)."""
+    from tvm import te, tirx
+
+    widest = 2 * max(qa[0], qb[0])
+    terms = [(t, z, *_multiplier(np.array([s / widest]))) for t, (s, z) in ((a, qa), (b, qb))]
+    q_out, shift_out = _multiplier(np.array([widest / ((1 << 20) * out[0])]))
+
+    def scaled(q: np.ndarray, shift: np.ndarray, x: tirx.PrimExpr) -> tirx.PrimExpr:
+        q = tirx.const(int(q[0]) << max(int(shift[0]), 0), "int64")
+        return _rescale(x, q, tirx.const(max(-int(shift[0]), 0), "int64"), single=False)
+
+    def value(*index: tirx.PrimExpr) -> tirx.PrimExpr:
+        total = sum(
+            scaled(q, shift, (t(*index).astype("int64") - zero) << 20)
+            for t, zero, q, shift in terms
+        )
+        return _int8(tirx.max(scaled(q_out, shift_out, total) + out[1], low))
+
+    return te.compute(a.shape, value, name="add")
