@@ -49,9 +49,10 @@ ArenaProbe = Callable[[FirmwareSources, "Board", int], int]
 class TflmBackend:
     name: str
     kernels: Kernels
-    # Conv models match the host reference bit for bit; per-channel FULLY_CONNECTED (the AD
-    # model) differs from LiteRT's BUILTIN_REF by one step at a few outputs, in both kernel sets.
-    output_tolerance: int = 1
+    # KWS, VWW and IC match LiteRT's BUILTIN_REF bit for bit. AD's per-channel FULLY_CONNECTED
+    # layers differ from it by up to 3 steps, in both kernel sets and in TFLM's own host
+    # interpreter (PyPI tflite-micro) alike: an upstream difference, shown, not hidden.
+    output_tolerance: int = 0
 
     def missing(self) -> str | None:
         return deps.missing(*COMPONENTS)
