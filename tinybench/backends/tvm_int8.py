@@ -158,10 +158,11 @@ class _Rewriter(relax.PyExprMutator):
                               out_dtype="float32", **conv)
             return R.multiply(out, relax.const(sw))
         x, sx, zx = activation
-        top, left, bottom, right = (int(p) for p in attrs.padding)
-        if top or left or bottom or right:
-            x = R.nn.pad(x, [0, 0, top, bottom, left, right, 0, 0], pad_value=float(zx))
-        acc = R.nn.conv2d(x, relax.const(w), padding=(0, 0), out_dtype="int32", **conv)
+        acc = self.builder_.call_te(
+            _padded_conv, x, relax.const(w), zx, [int(p) for p in attrs.padding],
+            [int(s) for s in attrs.strides], [int(d) for d in attrs.dilation],
+            int(attrs.groups), attrs.kernel_layout, primfunc_name_hint="conv2d",
+        )
         sums = w.astype(np.int32).sum(axis=tuple(a for a in range(w.ndim) if a != out_axis))
         scale = np.float64(sx) * sw.astype(np.float64)
         return self._accumulated(_Accumulator(acc, -zx * sums, scale, single_rounding=False))
@@ -285,6 +286,22 @@ def _same_shape(a: relax.Expr, b: relax.Expr) -> bool:
 def _offset(acc: relax.Expr, offset: np.ndarray) -> relax.Expr:
     """acc + offset per output channel, or acc itself when the offset is zero."""
     return R.add(acc, relax.const(offset.astype(np.int32))) if np.any(offset != 0) else acc
+
+
+def _padded_conv(x: tvm.te.Tensor, w: tvm.te.Tensor, zero: int, padding: list[int],
+                 strides: list[int], dilation: list[int], groups: int,
+                 kernel_layout: str) -> tvm.te.Tensor:
+    """An int32 NHWC convolution of int8 `x` padded with its zero point, in one kernel.
+
+    As one PrimFunc the pad is inlined into the convolution's reads (no padded copy of the
+    input in RAM) and the requantization still fuses behind it.
+    """
+    from tvm import topi
+
+    top, left, bottom, right = padding
+    if any(padding):
+        x = topi.nn.pad(x, [0, top, left, 0], [0, bottom, right, 0], pad_value=zero)
+    return topi.nn.conv(x, w, strides, 0, dilation, groups, "NHWC", kernel_layout, "int32")
 
 
 def _global_average(x: tvm.te.Tensor) -> tvm.te.Tensor:
