@@ -1,0 +1,97 @@
+"""Renode runner logic that needs no Renode: finding it, the spec it gets, reading its trace."""
+
+from pathlib import Path
+
+import pytest
+
+from tinybench.boards import all_boards, get_board
+from tinybench.errors import SimulationError
+from tinybench.paths import repo_root
+from tinybench.simulators import renode
+
+READY = " ".join(str(b) for b in b"m-ready\r\n")
+TRACE = f"""\
+exit idle
+instructions 1234
+uart {READY}
+stop {0x8000120} 3 {0x8000122}
+mark {0x8000100} 5 {0x8000104}
+mark {0x8000120} 3 {0x8000120}
+segment
+edge 1 {0x8000100} 5 1
+edge {0x8000100} {0x8000120} 3 10
+segment
+edge {0x8000120} {0x8000120} 3 4
+edge {0x8000120} {0x8000120} 2 1
+segment
+"""
+
+
+def test_parse_trace_reads_every_field():
+    trace = renode.parse_trace(TRACE)
+    assert trace.exit_reason == "idle"
+    assert trace.instructions == 1234
+    assert trace.uart_output == b"m-ready\r\n"
+    assert trace.stop == (0x8000120, 3, 0x8000122)
+    assert trace.marks == ((0x8000100, 5, 0x8000104), (0x8000120, 3, 0x8000120))
+    assert trace.segments == (
+        {(1, 0x8000100, 5): 1, (0x8000100, 0x8000120, 3): 10},
+        {(0x8000120, 0x8000120, 3): 4, (0x8000120, 0x8000120, 2): 1},
+        {},
+    )
+    assert trace.block_total() == 5 + 10 * 3 + 4 * 3 + 2
+
+
+def test_spec_names_the_board_registers_and_fault_handlers(tmp_path):
+    text = renode.spec_text(get_board("stm32f746"), [0x8000200, 0x8000202],
+                            {"input": tmp_path / "in"}, budget=5000)
+    spec = dict(line.split("=", 1) for line in text.splitlines())
+    assert (spec["status"], spec["rx"], spec["tx"]) == ("4001101c", "40011024", "40011028")
+    assert spec["faults"] == "8000200,8000202"
+    assert spec["budget"] == "5000"
+    assert spec["input"] == str(tmp_path / "in")
+    assert "40023800:40023800:1010001:1" in spec["ready"].split(",")
+    assert spec["read_value"].startswith("e000ed80:")
+
+
+def test_spec_for_the_m4_board_has_no_m7_cache_geometry():
+    text = renode.spec_text(get_board("nrf52840"), [0x100], {}, budget=1)
+    spec = dict(line.split("=", 1) for line in text.splitlines())
+    assert spec["read_value"] == "" and spec["ready"] == ""
+    assert (spec["status"], spec["rx"], spec["tx"]) == ("40002108", "40002518", "4000251c")
+
+
+def test_block_size_follows_thumb2_instruction_lengths():
+    image = renode._Image.__new__(renode._Image)
+    # movs r0, #1 (16-bit); ldr.w r1, [r2] (32-bit); bx lr (16-bit)
+    image.segments = [(0x1000, bytes.fromhex("0120" "d2f80010" "7047"))]
+    assert image.block_size(0x1000, 3) == 8
+    with pytest.raises(SimulationError, match="outside"):
+        image.block_size(0x1000, 4)
+
+
+def test_renode_is_found_from_the_environment(tmp_path, monkeypatch):
+    script = tmp_path / "renode-test"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))
+    assert renode.find_renode_test() == script
+    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path / "nowhere"))
+    assert renode.find_renode_test() is None
+    assert renode.RenodeSimulator().missing() == renode.HOW_TO_GET
+
+
+@pytest.mark.parametrize("board", sorted(all_boards()))
+def test_every_board_has_an_offline_platform_with_a_dwt(board):
+    text = (repo_root() / "renode" / get_board(board).renode_platform).read_text()
+    assert "Miscellaneous.DWT @ sysbus 0xE0001000" in text
+    assert "ApplySVD" not in text and "http" not in text
+    uart_kind = get_board(board).uart_kind
+    assert uart_kind in renode.UART_REGISTERS
+    assert "uart: UART." in text and f"{get_board(board).uart_base:#x}" in text.lower()
+
+
+def test_the_robot_file_calls_the_monitor_command():
+    robot = (repo_root() / "renode" / "run.robot").read_text()
+    monitor = Path(repo_root() / "renode" / "tinybench_monitor.py").read_text()
+    assert "tinybench_run" in robot and "def mc_tinybench_run" in monitor
