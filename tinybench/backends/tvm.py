@@ -29,9 +29,9 @@ KERNELS = "tvm_kernels.c"
 GLUE = "tvm_model.c"
 FACTS = "tvm_facts.json"
 _OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
-# TVM's C loops have fixed trip counts; unrolled, the innermost MAC loop sheds its compare
-# and branch
-KERNEL_CFLAGS = ("-funroll-loops",)
+# TVM's C loops have fixed trip counts: unrolled, the innermost MAC loop sheds its compare
+# and branch; unswitched, the padding test of a convolution leaves its channel loop
+KERNEL_CFLAGS = ("-funroll-loops", "-funswitch-loops")
 _OPAQUE = 8  # TVM's OpPatternKind kOpaque: never fused with neighbours
 _DATA_PAR = 0  # IterVar kind of a spatial (data-parallel) axis
 
