@@ -1,0 +1,57 @@
+"""TFLM and TFLM + CMSIS-NN end to end: generate, build, run in the built-in simulator, and
+compare the outputs with the host reference (LiteRT's BUILTIN_REF kernels): they must match
+exactly. Uses the real cache: the TFLM libraries take many minutes to build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tinybench import deps
+from tinybench.backends.tflm import CMSIS_NN, TFLM, TflmBackend, final_arena
+from tinybench.backends.tflm_lib import COMPONENTS
+from tinybench.boards import get_board
+from tinybench.errors import ToolNotFoundError
+from tinybench.firmware import build_firmware
+from tinybench.models import export
+from tinybench.models.reference import golden
+from tinybench.protocol import parse_session, session_script
+from tinybench.simulators.iss import IssSimulator
+from tinybench.toolchain import find_toolchain
+
+pytestmark = [pytest.mark.tflm, pytest.mark.toolchain, pytest.mark.slow]
+BUDGET = 2_000_000_000
+
+
+@pytest.fixture(scope="module")
+def model() -> Path:
+    """The KWS model; skips when the TFLM sources or the Arm toolchain are absent."""
+    reason = deps.missing(*COMPONENTS)
+    if reason:
+        pytest.skip(reason)
+    try:
+        find_toolchain()
+    except ToolNotFoundError as error:
+        pytest.skip(str(error))
+    return export("kws01")
+
+
+@pytest.mark.parametrize("backend", [TFLM, CMSIS_NN], ids=lambda b: b.name)
+@pytest.mark.parametrize("board_name", ["nrf52840", "stm32f746"])
+def test_kws_is_bit_exact_with_the_reference_kernels(
+    backend: TflmBackend, board_name: str, model: Path, tmp_path: Path
+) -> None:
+    board = get_board(board_name)
+    sources = backend.generate(model, board, tmp_path)
+    firmware = build_firmware(sources, board)
+    reference = golden(model, count=1)
+    script = session_script(reference.inputs[0].tobytes())
+    session = parse_session(IssSimulator().run(firmware.elf, board, script, BUDGET).uart_output)
+
+    assert session.errors == ()
+    assert session.name == f"tinybench-{backend.name}"
+    assert session.outputs == tuple(int(v) for v in reference.outputs[0].ravel())
+    required = int(sources.extra["arena_required_bytes"])
+    assert int(sources.extra["arena_bytes"]) == final_arena(required)
+    assert 0 < session.arena_bytes <= required  # TFLM's figure leaves out temporary use
