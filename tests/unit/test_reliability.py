@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tflite
-from test_model_files import model_bytes  # the small flatbuffers written with tflite's builder
 
+from tests.unit.test_model_files import model_bytes  # small flatbuffers from tflite's builder
 from tinybench import deps, pipeline
 from tinybench.backends import BACKENDS, tflm
 from tinybench.backends.tflm import TFLM
