@@ -2,7 +2,8 @@
 # `include @tinybench_monitor.py` by run.robot, then called as `tinybench_run "spec.txt"`.
 #
 # It feeds the host's UART input one byte at a time, records every translated block executed
-# (as (previous block, block) edges, split into segments at each read of the DWT cycle counter),
+# (as (previous block, block) edges, split into segments at each read of the DWT cycle counter,
+# counted by EdgeCounter.cs, compiled here with Renode's C# compiler),
 # stops when the firmware idles on an empty receiver, faults or spends its budget, and writes
 # what happened to a text file that tinybench.simulators.renode parses. It also gives registers
 # that Renode leaves as zero the values the built-in simulator gives them (spec `ready`,
@@ -16,7 +17,9 @@
 import System
 from Antmicro.Renode.Core import EmulationManager
 from Antmicro.Renode.Peripherals.CPU import ICpuSupportingGdb
+from Antmicro.Renode.Utilities import AdHocCompiler
 from System import Action, Func, Int64, UInt32, UInt64
+from System.Reflection import Assembly
 from System.Threading import ManualResetEventSlim
 
 
@@ -28,6 +31,11 @@ def _read_spec(path):
             if key:
                 spec[key] = value
     return spec
+
+
+def _compiled_type(source, name):
+    """Type `name` from C# file `source`, compiled with Renode's own compiler."""
+    return Assembly.LoadFrom(AdHocCompiler().Compile(source)).GetType(name)
 
 
 def _line(key, *numbers):
@@ -52,12 +60,11 @@ class _Run:
         self.idle_polls = int(spec["idle_polls"])
         self.budget = int(spec["budget"])
         self.output = []
-        self.edges = {}
-        self.segments = []
         self.marks = []
-        self.prev = 1  # an odd address: no block starts there
-        self.prev_icount = 0
-        self.started = 0  # instructions in the blocks entered so far
+        counter = _compiled_type(spec["counter_source"], "Tinybench.EdgeCounter")
+        arguments = System.Array[System.Object](
+            [UInt64(self.budget), Action(lambda: self.stop("budget"))])
+        self.counter = System.Activator.CreateInstance(counter, arguments)
         self.reason = None
         self.stop_at = None  # (block, its instructions, pc) where the run stopped
         self.done = ManualResetEventSlim(False)
@@ -67,20 +74,15 @@ class _Run:
     def stop(self, reason):
         if self.reason is None:
             self.reason = reason
-            self.stop_at = (self.prev, self.prev_icount, int(self.cpu.PC.RawValue))
+            self.counter.Stopped = True
+            self.stop_at = self.place()
             self.machine.PauseAndRequestEmulationPause(True)
             self.done.Set()
 
-    def on_block(self, pc, icount):
-        if self.reason is not None:
-            return
-        pc, icount = int(pc), int(icount)
-        key = (self.prev, pc, icount)  # a block cut short shares its address with the whole
-        self.edges[key] = self.edges.get(key, 0) + 1
-        self.prev, self.prev_icount = pc, icount
-        self.started += icount
-        if self.started >= self.budget:
-            self.stop("budget")
+    def place(self):
+        """(block address, its instructions, pc) of the instruction running now."""
+        counter = self.counter
+        return (counter.Prev, counter.PrevInstructions, int(self.cpu.PC.RawValue))
 
     def on_status_read(self, value):
         if self.fed > self.consumed:
@@ -105,9 +107,8 @@ class _Run:
         self.output.append(int(value) & 0xFF)
 
     def on_cyccnt_read(self, value):
-        self.segments.append(self.edges)
-        self.edges = {}
-        self.marks.append((self.prev, self.prev_icount, int(self.cpu.PC.RawValue)))
+        self.counter.NewSegment()
+        self.marks.append(self.place())
         return value
 
     def on_fault(self, cpu, pc):
@@ -169,7 +170,7 @@ class _Run:
         for address in _hex_list(spec["faults"]):
             self.cpu.AddHook(UInt64(address[0]), Action[ICpuSupportingGdb, UInt64](self.on_fault))
         self.cpu.UpdateContextOnLoadAndStore = True
-        self.cpu.SetHookAtBlockBegin(Action[UInt64, UInt32](self.on_block))
+        self.cpu.SetHookAtBlockBegin(Action[UInt64, UInt32](self.counter.OnBlock))
 
     def run(self):
         """Start, wait for a stop, and leave the emulation paused."""
@@ -177,8 +178,9 @@ class _Run:
         emulation.StartAll()
         if not self.done.Wait(System.TimeSpan.FromSeconds(float(self.spec["timeout_s"]))):
             self.reason = "timeout"
-            self.stop_at = (self.prev, self.prev_icount, int(self.cpu.PC.RawValue))
+            self.counter.Stopped = True
             emulation.PauseAll()
+            self.stop_at = self.place()
             return
         # stop() asked from the CPU thread for a precise pause; Renode completes it on its
         # own thread, and pausing from here at the same time can deadlock.
@@ -190,17 +192,13 @@ class _Run:
             emulation.PauseAll()
 
     def write(self, path):
-        self.segments.append(self.edges)
         lines = ["exit " + self.reason,
                  _line("instructions", self.cpu.ExecutedInstructions),
                  _line("uart", *self.output),
                  _line("stop", *self.stop_at)]
         lines += [_line("mark", *m) for m in self.marks]
-        for segment in self.segments:
-            lines.append("segment")
-            lines += [_line("edge", a, b, i, n) for (a, b, i), n in segment.items()]
         with open(path, "w") as out:
-            out.write("\n".join(lines) + "\n")
+            out.write("\n".join(lines) + "\n" + self.counter.Dump())
 
 
 def mc_tinybench_run(spec_path):

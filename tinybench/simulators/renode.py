@@ -3,9 +3,9 @@
 Each run starts `renode-test` (Renode's Robot Framework front end) on renode/run.robot with a
 private TMPDIR. The robot file loads the board's offline platform description (renode/*.repl),
 the ELF and renode/tinybench_monitor.py, whose `tinybench_run` command feeds the UART input,
-records the executed blocks and stops on idle, fault or budget. Renode itself counts
-instructions only; the cycles come from the built-in cycle model (tinybench.simulators.cycles)
-applied to Renode's own block edge counts.
+counts the executed blocks (renode/EdgeCounter.cs) and stops on idle, fault or budget.
+Renode itself counts instructions only; the cycles come from the built-in cycle model
+(tinybench.simulators.cycles) applied to Renode's own block edge counts.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ TIMEOUT_S = 1800  # wall-clock limit of one run
 # Receive status, receive data and transmit data registers, as offsets from the UART base.
 UART_REGISTERS = {"stm32-usart": (0x1C, 0x24, 0x28), "nrf-uart": (0x108, 0x518, 0x51C)}
 CYCCNT = 0xE0001004
+RENODE_DIR = repo_root() / "renode"  # platforms, robot file, monitor command, edge counter
 M7_CCSIDR = 0xE000ED80  # Renode's NVIC reads the cache geometry as zero
 
 
@@ -145,6 +146,7 @@ def spec_text(board: Board, faults: list[int], paths: dict[str, Path], budget: i
         "cyccnt": f"{CYCCNT:x}", "faults": ",".join(f"{a:x}" for a in faults),
         "ready": ",".join(ready), "read_value": ",".join(values),
         "idle_polls": IDLE_POLLS, "budget": budget, "timeout_s": TIMEOUT_S,
+        "counter_source": RENODE_DIR / "EdgeCounter.cs",
         **{key: str(path) for key, path in paths.items()},
     }
     return "".join(f"{key}={value}\n" for key, value in entries.items())
@@ -191,12 +193,12 @@ def _run_renode(renode_test: Path, tmp: Path, elf: Path, board: Board, image: _I
     spec.write_text(spec_text(board, image.fault_handlers(board), paths, budget))
     (tmp / "tmp").mkdir()  # Renode deletes other runs' renode-* folders in a shared TMPDIR
     variables = {
-        "PLATFORM": repo_root() / "renode" / board.renode_platform,
+        "PLATFORM": RENODE_DIR / board.renode_platform,
         "ELF": elf.resolve(),
         "SPEC": spec,
         "MIPS": board.clock_hz // 1_000_000,
     }
-    args = [str(renode_test), str(repo_root() / "renode" / "run.robot"), "-r", str(tmp / "out")]
+    args = [str(renode_test), str(RENODE_DIR / "run.robot"), "-r", str(tmp / "out")]
     for key, value in variables.items():
         args += ["--variable", f"{key}:{value}"]
     proc = subprocess.run(args, env={**os.environ, "TMPDIR": str(tmp / "tmp")},
