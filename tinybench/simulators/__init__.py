@@ -44,8 +44,9 @@ class Simulator(Protocol):
 
 def _registry() -> dict[str, Simulator]:
     from tinybench.simulators.iss import IssSimulator
+    from tinybench.simulators.renode import RenodeSimulator
 
-    return {sim.name: sim for sim in (IssSimulator(),)}
+    return {sim.name: sim for sim in (IssSimulator(), RenodeSimulator())}
 
 
 SIMULATORS: dict[str, Simulator] = _registry()
