@@ -192,3 +192,17 @@ def test_cli_report_and_compare(tmp_path, capsys):
     assert "| +  " in captured.out
     assert captured.err.startswith("tinybench: error: 3 regression(s): ")
     assert main(["compare", head]) == ConfigError.exit_code
+
+
+def test_other_simulators_are_cross_checked_against_the_built_in_one():
+    def run(simulator: str, instructions: int, cycles: int) -> Record:
+        return Record(task="kws01", model_hash="h", backend="tvm", board="nrf52840",
+                      simulator=simulator, clock_hz=64_000_000, cycles=cycles,
+                      instructions=instructions, check=OutputCheck(inputs=5, max_abs_diff=0))
+
+    report = markdown_report([run("iss", 1_000_000, 1_300_000), run("renode", 999_998, 1_313_000)])
+    section = report.split("## Simulators")[1].split("##")[0]
+    row = next(line for line in section.splitlines() if "| renode" in line)
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[4:] == ["1,000,000", "999,998", "-2", "1,300,000", "1,313,000", "+1.00%", "0 / 0"]
+    assert "## Simulators" not in markdown_report([run("iss", 1, 1)])

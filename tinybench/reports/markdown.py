@@ -12,6 +12,7 @@ from tinybench.reports.thresholds import Threshold
 from tinybench.results import Record
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
+REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
 MARKS = {
     "+": "regressed (+)",
     "-": "improved (-)",
@@ -47,6 +48,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
         "": ["!" if pd.notna(b) else "" for b in broken],
         **{c: frame[c] for c in IDENTITY},
         "cycles": _cells(frame["cycles"], ","),
+        "instructions": _cells(frame["instructions"], ","),
         "latency (ms)": _cells(frame["latency_ms"], ",.3f"),
         "Flash (KiB)": _cells(frame["flash_bytes"] / 1024, ",.1f"),
         "RAM (KiB)": _cells(frame["ram_bytes"] / 1024, ",.1f"),
@@ -66,6 +68,33 @@ def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None
         table[c] = _cells(table[c], ".2f" if c.endswith(" speed-up") else ",.3f")
     return (f"## {axis.capitalize()}s\n\nLatency in ms per inference at the board clock; "
             f"speed-up = {table.attrs['reference']} latency / latency.\n\n{_table(table)}")
+
+
+def _simulators(frame: pd.DataFrame, reference: str = REFERENCE_SIMULATOR) -> str | None:
+    """Each other simulator's instructions and cycles against the reference simulator's."""
+    ran = frame.dropna(subset=["instructions"])
+    ours = ran[ran["simulator"] == reference].set_index(["task", "backend", "board"])
+    rows = []
+    for _, other in ran[ran["simulator"] != reference].iterrows():
+        key = (other["task"], other["backend"], other["board"])
+        if key not in ours.index:
+            continue
+        base = ours.loc[key]
+        rows.append({
+            "task": key[0], "backend": key[1], "board": key[2], "simulator": other["simulator"],
+            f"{reference} instructions": f"{base['instructions']:,}",
+            "instructions": f"{other['instructions']:,}",
+            "Δ instructions": f"{other['instructions'] - base['instructions']:+,}",
+            f"{reference} cycles": f"{base['cycles']:,}",
+            "cycles": f"{other['cycles']:,}",
+            "Δ cycles": f"{(other['cycles'] - base['cycles']) / base['cycles']:+.2%}",
+            "max diff (LSB)": f"{base['output_max_diff']} / {other['output_max_diff']}",
+        })
+    if not rows:
+        return None
+    return (f"## Simulators\n\nThe same firmware in each simulator against {reference}, per "
+            "inference; max diff: each one's outputs against the host reference.\n\n"
+            f"{_table(pd.DataFrame(rows))}")
 
 
 def _components(frame: pd.DataFrame, memory: str) -> str | None:
@@ -91,6 +120,7 @@ def markdown_report(records: list[Record]) -> str:
     sections += filter(None, (
         _versus(frame, "backend", REFERENCE_BACKEND),
         _versus(frame, "board", None),
+        _simulators(frame),
         _components(frame, "flash"),
         _components(frame, "ram"),
     ))
