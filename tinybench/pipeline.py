@@ -121,13 +121,13 @@ def run(spec: RunSpec) -> Record:
         report = measure(firmware, board)
         check_fit(board, report.flash_bytes, report.ram_bytes)
         stage = "reference"
-        golden = golden_data(model, spec.inputs)
+        golden = golden_data(model, spec.inputs, backend.reference)
         stage = "simulate"
         measured = _simulate(SIMULATORS[spec.simulator], firmware, golden)
         stage = "check"
         check = OutputCheck(inputs=len(golden.inputs),
                             max_abs_diff=max_diff(measured.outputs, golden.outputs),
-                            tolerance=backend.output_tolerance)
+                            tolerance=backend.output_tolerance, reference=backend.reference)
     except ToolNotFoundError:
         raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except TinybenchError as error:
@@ -153,11 +153,11 @@ def model_file(task: str) -> Path:
     return path
 
 
-def golden_data(model: Path, count: int):
-    """Seeded inputs and the host reference outputs every device run is checked against."""
+def golden_data(model: Path, count: int, engine: str):
+    """Seeded inputs and `engine`'s host outputs, which every device run is checked against."""
     from tinybench.models.reference import golden
 
-    return golden(model, count=count)
+    return golden(model, count=count, engine=engine)
 
 
 @dataclass(frozen=True)

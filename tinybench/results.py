@@ -72,6 +72,7 @@ class OutputCheck:
     inputs: int  # how many inputs were run on both
     max_abs_diff: int  # the largest |device - reference| over every output value
     tolerance: int = 0  # the largest difference accepted; 0 means bit-exact
+    reference: str = "litert"  # the host engine that gave the expected outputs
 
     @property
     def passed(self) -> bool:

@@ -45,7 +45,7 @@ def test_kws_is_bit_exact_with_the_reference_kernels(
     board = get_board(board_name)
     sources = backend.generate(model, board, tmp_path)
     firmware = build_firmware(sources, board)
-    reference = golden(model, count=1)
+    reference = golden(model, count=1, engine=backend.reference)
     script = session_script(reference.inputs[0].tobytes())
     session = parse_session(IssSimulator().run(firmware.elf, board, script, BUDGET).uart_output)
 

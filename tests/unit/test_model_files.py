@@ -169,3 +169,15 @@ def test_golden_names_an_op_the_host_cannot_run(write, tmp_path, monkeypatch):
     monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError, match="MyOp"):
         golden(write(model_bytes(custom=True)))
+
+
+def test_golden_runs_each_reference_engine_and_keeps_them_apart(write, tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+    model = write(model_bytes())
+    litert = golden(model, count=2, engine="litert")
+    tflm = golden(model, count=2, engine="tflm")
+    assert all(np.array_equal(a, b) for a, b in zip(litert.inputs, tflm.inputs, strict=True))
+    assert {(y.dtype, y.shape) for y in tflm.outputs} == {(np.dtype("int8"), (1, 3))}
+    assert len(list((tmp_path / "cache" / "golden").glob("*-tflm-*.npz"))) == 1
+    with pytest.raises(ConfigError, match="unknown reference engine 'tvm'"):
+        golden(model, engine="tvm")

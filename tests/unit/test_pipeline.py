@@ -15,6 +15,7 @@ from tinybench.toolchain import find_toolchain
 class FakeBackend:
     name = "fake"
     output_tolerance = 0
+    reference = "litert"
 
     def __init__(self, missing: str | None = None, error: Exception | None = None) -> None:
         self._missing, self._error = missing, error
@@ -33,7 +34,7 @@ def fake(monkeypatch, tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"model")
     monkeypatch.setattr(pipeline, "model_file", lambda task: model)
-    monkeypatch.setattr(pipeline, "golden_data", lambda model, count: None)
+    monkeypatch.setattr(pipeline, "golden_data", lambda model, count, engine: None)
     backends = {
         "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
         "absent": FakeBackend(missing="install the absent backend"),

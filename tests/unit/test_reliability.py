@@ -80,8 +80,9 @@ def test_damaged_golden_data_is_recomputed(tmp_path, monkeypatch, caplog):
     model = tmp_path / "m.tflite"
     model.write_bytes(model_bytes())
     runs = []
-    real_run = reference._run
-    monkeypatch.setattr(reference, "_run", lambda m, xs: runs.append(m) or real_run(m, xs))
+    package, real_run = reference.ENGINES["litert"]
+    monkeypatch.setitem(reference.ENGINES, "litert",
+                        (package, lambda m, xs: runs.append(m) or real_run(m, xs)))
     first = reference.golden(model, count=2)
     (cached,) = (tmp_path / "cache" / "golden").glob("*.npz")
     _damage(cached)
@@ -107,10 +108,10 @@ def test_a_damaged_arena_measurement_is_measured_again(tmp_path, monkeypatch):
         return 1000
 
     args = (TFLM, model, get_board("nrf52840"), lib, ("FULLY_CONNECTED",), tmp_path / "w", probe)
-    assert tflm._arena_used(*args) == 1000
+    assert tflm._arena_required(*args) == 1000
     (cached,) = (tmp_path / "cache" / "tflm" / "arena").glob("*.json")
-    cached.write_text('{"arena_used_bytes": 10}\n')  # plausible, and wrong
-    assert tflm._arena_used(*args) == 1000
+    cached.write_text('{"arena_required_bytes": 10}\n')  # plausible, and wrong
+    assert tflm._arena_required(*args) == 1000
     assert probes == [4, 4]
 
 

@@ -36,6 +36,7 @@ class FirmwareSources:
 class Backend(Protocol):
     name: str
     output_tolerance: int  # the largest |device - host reference| accepted, in int8 steps
+    reference: str  # the host engine its outputs are checked against (models.reference.ENGINES)
 
     def missing(self) -> str | None:
         """Why this backend cannot run on this machine, with what to do; None when it can."""

@@ -52,6 +52,7 @@ class TvmBackend:
     name = "tvm"
     # conv, dense and global pools are bit-exact; add, softmax and other pools compute in
     # float between dequantize and quantize and may round one step differently
+    reference = "litert"  # its integer kernels follow LiteRT's rounding
     output_tolerance = 1
 
     def missing(self) -> str | None:

@@ -45,8 +45,8 @@ def build(spec: RunSpec) -> BoardFirmware:
     firmware = build_firmware(sources, board, opt=spec.opt)
     memory = measure(firmware, board)
     check_fit(board, memory.flash_bytes, memory.ram_bytes)
-    return BoardFirmware(spec, firmware, memory, golden_data(model, spec.inputs), model_hash,
-                         dict(sources.extra))
+    golden = golden_data(model, spec.inputs, backend.reference)
+    return BoardFirmware(spec, firmware, memory, golden, model_hash, dict(sources.extra))
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5,

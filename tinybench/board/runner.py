@@ -130,9 +130,10 @@ def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int =
         sessions = [run_session(dut, tensor.astype(np.int8).tobytes(), runs, warmups)
                     for tensor in target.golden.inputs]
     outputs = [np.array(s.outputs, dtype=np.int16) for s in sessions]
+    backend = BACKENDS[spec.backend]
     check = OutputCheck(inputs=len(sessions),
                         max_abs_diff=max_diff(outputs, target.golden.outputs),
-                        tolerance=BACKENDS[spec.backend].output_tolerance)
+                        tolerance=backend.output_tolerance, reference=backend.reference)
     cycles = [c for session in sessions for c in session.cycles]
     last = sessions[-1]
     board = get_board(spec.board)
