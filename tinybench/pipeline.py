@@ -107,14 +107,14 @@ def run(spec: RunSpec) -> Record:
         raise ToolNotFoundError(reason)
     board = get_board(spec.board)
     backend = BACKENDS[spec.backend]
-    model_hash, facts, stage = "", {}, "convert"
+    model_hash, versions, stage = "", {}, "convert"
     try:
         model = model_file(spec.task)
         model_hash = content_hash(model)
         stage = "generate"  # a backend refuses what it cannot run here, before any long work
         workdir = cache_dir("work", spec.backend, board.name, model_hash)
         sources = backend.generate(model, board, workdir)
-        facts = dict(sources.extra)
+        versions = dict(sources.versions)
         stage = "build"
         firmware = build_firmware(sources, board, opt=spec.opt)
         stage = "analyze"
@@ -131,9 +131,9 @@ def run(spec: RunSpec) -> Record:
     except ToolNotFoundError:
         raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except TinybenchError as error:
-        return make_record(spec, board, model_hash, facts, status="failed", stage=stage,
+        return make_record(spec, board, model_hash, versions, status="failed", stage=stage,
                        reason=_one_line(error))
-    return make_record(spec, board, model_hash, facts, cycles=measured.cycles,
+    return make_record(spec, board, model_hash, versions, cycles=measured.cycles,
                    instructions=measured.instructions, memory=Memory.from_report(report),
                    arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
                    check=check)
@@ -212,12 +212,12 @@ def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
     return worst
 
 
-def make_record(spec: RunSpec, board: Board, model_hash: str, facts: dict[str, str],
+def make_record(spec: RunSpec, board: Board, model_hash: str, versions: dict[str, str],
                 **measured) -> Record:
     """A record of `spec` with provenance (tools, options, commit) and what was measured."""
     return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
                   board=board.name, simulator=spec.simulator, clock_hz=board.clock_hz,
-                  tools={**_tools(), **facts},
+                  tools={**_tools(), **versions},
                   options={"opt": spec.opt, "inputs": str(spec.inputs)},
                   commit=_commit(), **measured)
 

@@ -92,7 +92,7 @@ def target(model: str = "ad01", inputs: int = 2) -> BoardFirmware:
     data = [np.full(4, i, np.int8) for i in range(inputs)]
     golden = Golden(inputs=data, outputs=[np.array(OUTPUTS, np.int8)] * inputs)
     spec = RunSpec("ad01", "tvm", "nrf52840", inputs=inputs)
-    return BoardFirmware(spec, firmware, memory, golden, model_hash="h", facts={})
+    return BoardFirmware(spec, firmware, memory, golden, model_hash="h", versions={})
 
 
 def test_a_session_skips_boot_messages_and_reads_the_replies():

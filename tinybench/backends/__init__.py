@@ -24,7 +24,10 @@ class FirmwareSources:
     defines: tuple[str, ...] = ()
     libraries: tuple[Path, ...] = ()  # prebuilt static libraries, linked after the sources
     cflags: tuple[str, ...] = ()  # for the backend's own sources only
-    extra: dict[str, str] = field(default_factory=dict)  # backend facts for reports (versions…)
+    # Upstream versions that shape the figures (TVM release, TFLM pin…): they go into a record's
+    # tools, so runs built from other versions are not compared with each other.
+    versions: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # other facts about the build (arena…)
     # Memory-report component of each source or library member, by fnmatch pattern on the
     # source path or on "libname.a(member.o)", first match wins; e.g. {"*/model_data.cc":
     # "model", "libtflm.a(*kernels*)": "kernels"}. Unmatched backend code is "engine".

@@ -83,6 +83,7 @@ class TflmBackend:
                      *(("TB_TFLM_ARENA_PROBE",) if required is None else ())),
             libraries=(lib.path,),
             cflags=lib.cxxflags,
+            versions={name: deps.get(name).commit[:12] for name in COMPONENTS},
             extra={"tflm_commit": lib.commit, "kernels": lib.kernels, "arena_bytes": str(arena),
                    "arena_required_bytes": "" if required is None else str(required),
                    "arena_margin_bytes": str(ARENA_MARGIN), "ops": ",".join(ops)},

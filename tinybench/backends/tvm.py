@@ -92,6 +92,7 @@ class TvmBackend:
             defines=(f'TB_MODEL="{model.stem.split("-")[0]}"',
                      f"TB_DB_CAPACITY={facts['input_bytes']}"),
             cflags=KERNEL_CFLAGS,
+            versions={"tvm": facts["tvm_version"]},
             extra={k: str(v) for k, v in facts.items() if k != "input_bytes"},
             components={f"*/{KERNELS}": "kernels", f"*/{GLUE}": "model"},
         )

@@ -28,7 +28,7 @@ class BoardFirmware:
     memory: MemoryReport
     golden: Golden  # the host reference inputs and outputs
     model_hash: str
-    facts: dict[str, str]  # the backend's facts (versions) for the record's tools
+    versions: dict[str, str]  # the backend's upstream versions, for the record's tools
 
 
 def build(spec: RunSpec) -> BoardFirmware:
@@ -46,7 +46,7 @@ def build(spec: RunSpec) -> BoardFirmware:
     memory = measure(firmware, board)
     check_fit(board, memory.flash_bytes, memory.ram_bytes)
     golden = golden_data(model, spec.inputs, backend.reference)
-    return BoardFirmware(spec, firmware, memory, golden, model_hash, dict(sources.extra))
+    return BoardFirmware(spec, firmware, memory, golden, model_hash, dict(sources.versions))
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5,

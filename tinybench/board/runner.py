@@ -138,7 +138,7 @@ def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int =
     last = sessions[-1]
     board = get_board(spec.board)
     record = make_record(dataclasses.replace(spec, simulator=SIMULATOR), board, target.model_hash,
-                     target.facts, cycles=int(statistics.median(cycles)),
+                     target.versions, cycles=int(statistics.median(cycles)),
                      memory=Memory.from_report(target.memory), arena_bytes=last.arena_bytes,
                      stack_bytes=last.stack_bytes, check=check)
     return dataclasses.replace(
