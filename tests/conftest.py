@@ -1,1 +1,64 @@
-"""Shared fixtures and the skip rules for tests that need optional tools."""
+"""Shared fixtures and the skip rules for tests that need optional tools.
+
+A test marked `toolchain`, `tvm`, `tflm` or `renode` is skipped, with the piece's own reason,
+when that piece is missing on this machine; each piece is asked once per session.
+"""
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tinybench import deps
+from tinybench.backends.tflm_lib import COMPONENTS
+from tinybench.backends.tvm import TvmBackend
+from tinybench.errors import ToolNotFoundError
+from tinybench.simulators.renode import RenodeSimulator
+from tinybench.toolchain import Toolchain, find_toolchain
+
+
+def _toolchain_missing() -> str | None:
+    try:
+        find_toolchain()
+    except ToolNotFoundError as error:
+        return str(error)
+    return None
+
+
+# marker -> why the piece it needs is missing, or None
+PIECES: dict[str, Callable[[], str | None]] = {
+    "toolchain": _toolchain_missing,
+    "tvm": lambda: TvmBackend().missing(),
+    "tflm": lambda: deps.missing(*COMPONENTS),
+    "renode": lambda: RenodeSimulator().missing(),
+}
+
+
+@cache
+def missing(marker: str) -> str | None:
+    """Why the piece behind `marker` is missing, asked once per session."""
+    return PIECES[marker]()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in PIECES:
+        if item.get_closest_marker(marker):
+            reason = missing(marker)
+            if reason:
+                pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    """The Arm toolchain, for tests marked `toolchain`."""
+    return find_toolchain()
+
+
+@pytest.fixture(scope="module")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh, empty $TINYBENCH_CACHE for the whole module."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TINYBENCH_CACHE", str(folder))
+        yield folder

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from tinybench import cli
-from tinybench.backends import BACKENDS
 from tinybench.board.runner import Dut, run_session
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import DeviceError, ToolNotFoundError
+from tinybench.errors import DeviceError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import INPUT_BYTES, minimal_sources
 from tinybench.pipeline import RunSpec, run
@@ -21,22 +20,10 @@ from tinybench.protocol import parse_session, session_script
 from tinybench.results import load_records
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.pty import SerialSimulation
-from tinybench.toolchain import find_toolchain
 
 pytest.importorskip("serial", reason="pyserial is not installed (pip install 'tinybench[board]')")
-pytestmark = pytest.mark.toolchain
+pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 DATA = bytes((i * 53 + 11) % 256 for i in range(INPUT_BYTES))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
 
 
 @pytest.mark.parametrize("board_name", all_boards(), ids=str)
@@ -86,7 +73,6 @@ def test_a_simulator_that_fails_mid_session_fails_the_host_at_once():
 
 @pytest.mark.tvm
 @pytest.mark.slow
-@pytest.mark.skipif(BACKENDS["tvm"].missing() is not None, reason=str(BACKENDS["tvm"].missing()))
 def test_board_run_on_the_pty_gives_the_figures_of_the_direct_simulation(tmp_path):
     """The issue's acceptance test: `tinybench board run` against the simulator's pty.
 

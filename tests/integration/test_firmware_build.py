@@ -8,24 +8,11 @@ import pytest
 
 from tinybench.analysis.elf import measure
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import ConfigError, FitError, ToolNotFoundError
+from tinybench.errors import ConfigError, FitError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import SOURCE_DIR, minimal_sources
-from tinybench.toolchain import find_toolchain
 
-pytestmark = pytest.mark.toolchain
-
-
-@pytest.fixture(scope="module", autouse=True)
-def toolchain(tmp_path_factory):
-    """A private build cache, and a skip when arm-none-eabi-gcc is absent."""
-    try:
-        found = find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield found
+pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 
 
 @pytest.fixture

@@ -7,26 +7,13 @@ import shutil
 import pytest
 
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import ToolNotFoundError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import INPUT_BYTES, OUTPUT_BYTES, SOURCE_DIR, minimal_sources
 from tinybench.protocol import parse_session, session_script
-from tinybench.toolchain import find_toolchain
 
 iss = pytest.importorskip("tinybench.simulators.iss", reason="the built-in simulator is absent")
-pytestmark = pytest.mark.toolchain
+pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 BUDGET = 10_000_000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def toolchain(tmp_path_factory):
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
 
 
 def reference_outputs(data: bytes) -> list[int]:

@@ -7,31 +7,20 @@ import pytest
 
 from tinybench.analysis.profile import FunctionMap
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import SimulationError, ToolNotFoundError
+from tinybench.errors import SimulationError
 from tinybench.simulators import SIMULATORS
 from tinybench.simulators.iss import IssSimulator, _Run
-from tinybench.toolchain import find_toolchain
 
-pytestmark = pytest.mark.toolchain
+pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 DATA = Path(__file__).parent.parent / "data" / "iss"
 BUDGET = 5_000_000
 UART_DEFINE = {"stm32-usart": "-DUART_STM32", "nrf-uart": "-DUART_NRF"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
 @pytest.fixture(scope="module")
-def programs(tmp_path_factory) -> dict[str, Path]:
+def programs(toolchain, tmp_path_factory) -> dict[str, Path]:
     """prog.c built for every board with the board's own flags and memory map."""
-    try:
-        gcc = find_toolchain().gcc
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
+    gcc = toolchain.gcc
     out = tmp_path_factory.mktemp("iss")
     elves = {}
     for board in all_boards().values():

@@ -15,28 +15,12 @@ import pytest
 
 from tinybench.backends.tvm import GLUE, KERNELS, TvmBackend
 from tinybench.boards import get_board
-from tinybench.errors import ToolNotFoundError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import minimal_sources
 from tinybench.pipeline import RunSpec, run
-from tinybench.toolchain import find_toolchain
 
 pytestmark = pytest.mark.toolchain
 TVM = TvmBackend()
-tvm_present = pytest.mark.skipif(TVM.missing() is not None, reason=str(TVM.missing()))
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A private cache for the module, and a skip when arm-none-eabi-gcc is absent."""
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(folder))
-        yield folder
 
 
 def _damage(path: Path) -> None:
@@ -45,7 +29,7 @@ def _damage(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_a_damaged_object_or_image_is_rebuilt(cache, caplog):
+def test_a_damaged_object_or_image_is_rebuilt(private_cache, caplog):
     board = get_board("nrf52840")
     first = build_firmware(minimal_sources(), board)
     image = first.elf.read_bytes()
@@ -84,7 +68,7 @@ def _model(folder: Path, name: str, layers) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(cache, tmp_path_factory):
+def models(private_cache, tmp_path_factory):
     from keras import layers
 
     folder = tmp_path_factory.mktemp("models")
@@ -99,7 +83,6 @@ def models(cache, tmp_path_factory):
 
 @pytest.mark.tvm
 @pytest.mark.slow
-@tvm_present
 def test_damaged_tvm_sources_are_generated_again(models, tmp_path, caplog):
     board = get_board("stm32f746")
     first = TVM.generate(models["small"], board, tmp_path / "a")
@@ -114,7 +97,6 @@ def test_damaged_tvm_sources_are_generated_again(models, tmp_path, caplog):
 
 @pytest.mark.tvm
 @pytest.mark.slow
-@tvm_present
 @pytest.mark.parametrize(
     ("model", "board", "memory", "at_least", "has"),
     [("wide", "stm32f746", "Flash", 1152, 1024), ("tall", "nrf52840", "RAM", 576, 256)],
@@ -130,12 +112,11 @@ def test_a_model_too_big_for_the_board_fails_at_build_with_both_numbers(
 
 @pytest.mark.tvm
 @pytest.mark.slow
-@tvm_present
 def test_run_without_the_tflm_sources_skips_those_runs_and_completes_the_rest(
-    models, cache, tmp_path
+    models, private_cache, tmp_path
 ):
     results = tmp_path / "results.jsonl"
-    env = {**os.environ, "TINYBENCH_CACHE": str(cache), "TINYBENCH_TFLM_DIR": str(tmp_path)}
+    env = {**os.environ, "TINYBENCH_CACHE": str(private_cache), "TINYBENCH_TFLM_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "tinybench", "run", "--task", str(models["small"]),
          "--backend", "all", "--board", "nrf52840", "--inputs", "2", "--results", results],

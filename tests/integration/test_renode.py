@@ -9,32 +9,18 @@ read at the start of the block holding it, while Renode places it at the load it
 import pytest
 
 from tinybench.boards import all_boards, get_board
-from tinybench.errors import SimulationError, ToolNotFoundError
+from tinybench.errors import SimulationError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import INPUT_BYTES, minimal_sources
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.renode import RenodeSimulator
-from tinybench.toolchain import find_toolchain
 
-pytestmark = [pytest.mark.renode, pytest.mark.toolchain, pytest.mark.slow]
+pytestmark = [pytest.mark.renode, pytest.mark.toolchain, pytest.mark.slow,
+              pytest.mark.usefixtures("private_cache")]
 BUDGET = 20_000_000
 SCRIPT = session_script(bytes(range(0, 4 * INPUT_BYTES, 4)), runs=2, warmups=1)
 PRINTING = {"put_uint", "__aeabi_uldivmod", "__udivmoddi4", "tb_uart_putc", "th_printf"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def tools(tmp_path_factory):
-    reason = RenodeSimulator().missing()
-    if reason:
-        pytest.skip(reason)
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
 
 
 @pytest.fixture(scope="module", params=sorted(all_boards()))

@@ -4,37 +4,29 @@ import pytest
 
 from tinybench.analysis.elf import measure
 from tinybench.boards import all_boards
-from tinybench.errors import ToolNotFoundError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import minimal_sources
 from tinybench.reports.compare import compare_runs
 from tinybench.reports.markdown import markdown_report
 from tinybench.reports.thresholds import thresholds_from_options
 from tinybench.results import Memory, Record, append_records, load_records
-from tinybench.toolchain import find_toolchain
 
 pytestmark = pytest.mark.toolchain
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory) -> dict[str, list[Record]]:
+def records(toolchain, private_cache) -> dict[str, list[Record]]:
     """Minimal-backend records for every board, built at -O2 and at -Os (same recorded config)."""
-    try:
-        toolchain = find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return {
-            opt: [
-                Record(task="minimal", model_hash="m", backend="minimal", board=board.name,
-                       simulator="none", clock_hz=board.clock_hz, tools={"gcc": toolchain.version},
-                       memory=Memory.from_report(measure(build_firmware(minimal_sources(), board,
-                                                                        opt=opt))))
-                for board in all_boards().values()
-            ]
-            for opt in ("-O2", "-Os")
-        }
+    return {
+        opt: [
+            Record(task="minimal", model_hash="m", backend="minimal", board=board.name,
+                   simulator="none", clock_hz=board.clock_hz, tools={"gcc": toolchain.version},
+                   memory=Memory.from_report(measure(build_firmware(minimal_sources(), board,
+                                                                    opt=opt))))
+            for board in all_boards().values()
+        ]
+        for opt in ("-O2", "-Os")
+    }
 
 
 def test_records_of_real_builds_survive_the_store_and_reach_the_report(tmp_path, records):

@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tinybench import deps
 from tinybench.backends.tflm import CMSIS_NN, TFLM, TflmBackend, final_arena
-from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.boards import get_board
-from tinybench.errors import ToolNotFoundError
 from tinybench.firmware import build_firmware
 from tinybench.models import export
 from tinybench.models.reference import golden
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators.iss import IssSimulator
-from tinybench.toolchain import find_toolchain
 
 pytestmark = [pytest.mark.tflm, pytest.mark.toolchain, pytest.mark.slow]
 BUDGET = 2_000_000_000
@@ -26,14 +22,7 @@ BUDGET = 2_000_000_000
 
 @pytest.fixture(scope="module")
 def model() -> Path:
-    """The KWS model; skips when the TFLM sources or the Arm toolchain are absent."""
-    reason = deps.missing(*COMPONENTS)
-    if reason:
-        pytest.skip(reason)
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
+    """The KWS model."""
     return export("kws01")
 
 

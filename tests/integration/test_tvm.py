@@ -19,17 +19,7 @@ from tinybench.models.reference import golden
 BACKEND = TvmBackend()
 HOST_MAIN = Path(__file__).with_name("tvm_host_main.c")
 FIRMWARE_INCLUDE = Path(__file__).parents[2] / "firmware" / "include"
-pytestmark = [
-    pytest.mark.tvm,
-    pytest.mark.skipif(BACKEND.missing() is not None, reason=str(BACKEND.missing())),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TINYBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = [pytest.mark.tvm, pytest.mark.usefixtures("private_cache")]
 
 
 def _layers(kind: str):
@@ -121,15 +111,11 @@ def test_a_second_generate_reuses_the_cache(tmp_path):
 @pytest.mark.toolchain
 @pytest.mark.parametrize("board", all_boards(), ids=str)
 def test_the_sources_link_into_the_harness_for_each_board(board, tmp_path):
-    from tinybench.errors import ToolNotFoundError
     from tinybench.firmware import build_firmware
 
     model = tiny_model("conv", tmp_path)
     sources = BACKEND.generate(model, get_board(board), tmp_path)
-    try:
-        firmware = build_firmware(sources, get_board(board))
-    except ToolNotFoundError as error:
-        pytest.skip(str(error))
+    firmware = build_firmware(sources, get_board(board))
     assert firmware.elf.stat().st_size > 0
 
 
