@@ -122,7 +122,8 @@ def test_the_sources_link_into_the_harness_for_each_board(board, tmp_path):
 @pytest.mark.toolchain
 @pytest.mark.slow
 @pytest.mark.parametrize("board", all_boards(), ids=str)
-def test_keyword_spotting_runs_end_to_end_in_the_simulator(board):
+def test_keyword_spotting_runs_end_to_end_in_the_simulator(board, tmp_path):
+    from tinybench.models import export
     from tinybench.pipeline import RunSpec, missing, run
 
     spec = RunSpec("kws01", "tvm", board, "iss")
@@ -133,7 +134,9 @@ def test_keyword_spotting_runs_end_to_end_in_the_simulator(board):
     assert record.check.inputs == 5
     assert record.check.max_abs_diff <= BACKEND.output_tolerance
     # the harness reports what the glue says it uses: the planned arena, no workspace left
-    assert record.arena_bytes == int(record.tools["arena_bytes"])
-    assert record.tools["workspace_bytes"] == "0"
+    facts = BACKEND.generate(export("kws01"), get_board(board), tmp_path).extra
+    assert record.arena_bytes == int(facts["arena_bytes"])
+    assert facts["workspace_bytes"] == "0"
+    assert record.tools["tvm"] == facts["tvm_version"]
     assert record.instructions > 1_000_000
     assert record.memory.ram_bytes < get_board(board).ram_size
