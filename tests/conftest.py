@@ -13,22 +13,13 @@ import pytest
 from tinybench import deps
 from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.backends.tvm import TvmBackend
-from tinybench.errors import ToolNotFoundError
 from tinybench.simulators.renode import RenodeSimulator
 from tinybench.toolchain import Toolchain, find_toolchain
-
-
-def _toolchain_missing() -> str | None:
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        return str(error)
-    return None
-
+from tinybench.toolchain import missing as toolchain_missing
 
 # marker -> why the piece it needs is missing, or None
 PIECES: dict[str, Callable[[], str | None]] = {
-    "toolchain": _toolchain_missing,
+    "toolchain": toolchain_missing,
     "tvm": lambda: TvmBackend().missing(),
     "tflm": lambda: deps.missing(*COMPONENTS),
     "renode": lambda: RenodeSimulator().missing(),

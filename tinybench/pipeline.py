@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinybench import toolchain
 from tinybench.analysis.elf import check_fit, measure
 from tinybench.backends import BACKENDS
 from tinybench.boards import Board, all_boards, get_board
@@ -93,11 +94,8 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
 
 def missing(spec: RunSpec) -> str | None:
     """Why `spec` cannot run on this machine (toolchain, backend or simulator absent), or None."""
-    try:
-        find_toolchain()
-    except ToolNotFoundError as error:
-        return str(error)
-    return BACKENDS[spec.backend].missing() or SIMULATORS[spec.simulator].missing()
+    return (toolchain.missing() or BACKENDS[spec.backend].missing()
+            or SIMULATORS[spec.simulator].missing())
 
 
 def run(spec: RunSpec) -> Record:

@@ -65,3 +65,12 @@ def _query(gcc: Path, flag: str) -> str:
     if proc.returncode != 0:
         raise ToolNotFoundError(f"{gcc} {flag} failed: {proc.stderr.strip()}; {INSTALL_HINT}")
     return proc.stdout.strip()
+
+
+def missing() -> str | None:
+    """Why the toolchain cannot be used on this machine, with how to install it; None if it can."""
+    try:
+        find_toolchain()
+    except ToolNotFoundError as error:
+        return str(error)
+    return None
