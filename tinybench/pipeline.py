@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,9 +35,12 @@ from tinybench.results import (
     latest,
     load_records,
 )
-from tinybench.simulators import SIMULATORS, SimResult, Simulator
+from tinybench.simulators import SIMULATORS, Mark, SimResult, Simulator
 from tinybench.tasks import TASKS
 from tinybench.toolchain import find_toolchain
+
+if TYPE_CHECKING:
+    from tinybench.models.reference import Golden
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
 
@@ -151,7 +155,7 @@ def model_file(task: str) -> Path:
     return path
 
 
-def golden_data(model: Path, count: int, engine: str):
+def golden_data(model: Path, count: int, engine: str) -> Golden:
     """Seeded inputs and `engine`'s host outputs, which every device run is checked against."""
     from tinybench.models.reference import golden
 
@@ -167,10 +171,9 @@ class _Measured:
     outputs: list[np.ndarray]
 
 
-def _simulate(simulator: Simulator, firmware: Firmware, golden) -> _Measured:
+def _simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> _Measured:
     """One session per golden input: load it, infer once, read the outputs and counters."""
-    cycles, instructions, outputs = [], [], []
-    session = None
+    cycles, instructions, sessions = [], [], []
     for tensor in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
                                session_script(tensor.astype(np.int8).tobytes()),
@@ -182,20 +185,20 @@ def _simulate(simulator: Simulator, firmware: Firmware, golden) -> _Measured:
         start, end = _inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
-        outputs.append(np.array(session.outputs, dtype=np.int16))
-    assert session is not None  # golden data always has at least one input
+        sessions.append(session)
     return _Measured(cycles=int(statistics.median(cycles)),
                      instructions=int(statistics.median(instructions)),
-                     arena_bytes=session.arena_bytes, stack_bytes=session.stack_bytes,
-                     outputs=outputs)
+                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
+                     outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
 
 
-def _inference_marks(result: SimResult):
+def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
     """The two CYCCNT reads around the one inference of a session (the harness contract)."""
     if len(result.marks) != 2:
         raise SimulationError(f"expected 2 cycle-counter reads around the inference, the "
                               f"firmware made {len(result.marks)}; is it the tinybench harness?")
-    return result.marks
+    start, end = result.marks
+    return start, end
 
 
 def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
