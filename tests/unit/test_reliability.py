@@ -192,14 +192,14 @@ def test_missing_tflm_sources_name_the_variable_to_set(tmp_path, monkeypatch):
 
 def test_missing_renode_says_how_to_get_it(tmp_path, monkeypatch):
     renode = pytest.importorskip("tinybench.simulators.renode")
-    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))  # a folder without renode-test
-    assert renode.RenodeSimulator().missing() == renode.HOW_TO_GET
+    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(tmp_path))  # a folder without renode-test
+    assert renode.HOW_TO_GET in renode.RenodeSimulator().missing()
 
 
 def test_a_matrix_skips_the_runs_whose_pieces_are_missing_and_runs_the_rest(tmp_path,
                                                                             monkeypatch):
     renode = pytest.importorskip("tinybench.simulators.renode")
-    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))  # a folder without renode-test
+    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(tmp_path))  # a folder without renode-test
     monkeypatch.setenv("TINYBENCH_TFLM_DIR", str(tmp_path))  # a folder without TFLM
     monkeypatch.setattr(pipeline, "SIMULATORS",
                         {**pipeline.SIMULATORS, "renode": renode.RenodeSimulator()})
@@ -214,7 +214,7 @@ def test_a_matrix_skips_the_runs_whose_pieces_are_missing_and_runs_the_rest(tmp_
     reasons = {spec.label: why for spec, why in skipped}
     assert sorted(reasons) == ["ad01/tflm/nrf52840/iss", "ad01/tflm/nrf52840/renode",
                                "ad01/tvm/nrf52840/renode"]
-    assert reasons["ad01/tvm/nrf52840/renode"] == renode.HOW_TO_GET
+    assert renode.HOW_TO_GET in reasons["ad01/tvm/nrf52840/renode"]
     assert "TINYBENCH_TFLM_DIR" in reasons["ad01/tflm/nrf52840/iss"]
     assert load_records(results) == records
 

@@ -1,10 +1,12 @@
 """Renode runner logic that needs no Renode: finding it, the spec it gets, reading its trace."""
 
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from tinybench.boards import all_boards, get_board
+from tinybench.cli import main
 from tinybench.errors import SimulationError
 from tinybench.paths import repo_root
 from tinybench.simulators import renode
@@ -70,15 +72,71 @@ def test_block_size_follows_thumb2_instruction_lengths():
         image.block_size(0x1000, 4)
 
 
-def test_renode_is_found_from_the_environment(tmp_path, monkeypatch):
-    script = tmp_path / "renode-test"
-    script.write_text("#!/bin/sh\n")
-    script.chmod(0o755)
-    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path))
+@pytest.fixture
+def no_renode(tmp_path, monkeypatch):
+    """No Renode anywhere: an empty cache, no TINYBENCH_RENODE_DIR, nothing on PATH."""
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(renode.COMPONENT.env, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+
+def _script(path: Path, mode: int = 0o755) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(mode)
+    return path
+
+
+def test_missing_renode_names_every_way_to_get_it(no_renode):
+    reason = renode.RenodeSimulator().missing()
+    assert reason.startswith("Renode 1.15.1 was not found")
+    for way in ("`tinybench deps fetch renode`", "TINYBENCH_RENODE_DIR", "renode-test on PATH"):
+        assert way in reason
+
+
+def test_renode_is_found_through_its_deps_variable(no_renode, tmp_path, monkeypatch):
+    script = _script(tmp_path / "renode_1.15.1_portable" / "renode-test")
+    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(script.parent))
     assert renode.find_renode_test() == script
-    monkeypatch.setenv(renode.RENODE_ENV, str(tmp_path / "nowhere"))
+    script.chmod(0o644)
     assert renode.find_renode_test() is None
-    assert renode.RenodeSimulator().missing() == renode.HOW_TO_GET
+    assert "has no executable renode-test" in renode.RenodeSimulator().missing()
+
+
+def test_a_wrong_variable_is_not_replaced_by_renode_on_path(no_renode, tmp_path, monkeypatch):
+    _script(tmp_path / "bin" / "renode-test")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(tmp_path / "nowhere"))
+    assert renode.find_renode_test() is None
+    reason = renode.RenodeSimulator().missing()
+    assert reason.startswith(f"TINYBENCH_RENODE_DIR={tmp_path / 'nowhere'} has no executable")
+    assert renode.HOW_TO_GET in reason
+
+
+def test_renode_test_on_path_is_the_fallback(no_renode, tmp_path, monkeypatch):
+    script = _script(tmp_path / "bin" / "renode-test")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert renode.find_renode_test() == script
+
+
+def test_a_fetched_portable_release_is_found_and_stays_executable(no_renode, tmp_path):
+    top = tmp_path / "renode_1.15.1_portable"  # the layout of the release's tarball
+    for name in ("renode", "renode-test"):
+        _script(top / name)
+    _script(top / "tests" / "run_tests.py", mode=0o644)
+    (top / "plugins" / "Verilator" / "libs" / "socket-cpp").mkdir(parents=True)
+    (top / "plugins" / "SystemC").mkdir()
+    (top / "plugins" / "SystemC" / "socket-cpp").symlink_to("../Verilator/libs/socket-cpp")
+    archive = tmp_path / "renode-1.15.1.linux-portable.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(top, arcname=top.name)
+    assert main(["deps", "fetch", "renode", "--archive", str(archive)]) == 0
+    folder = tmp_path / "cache" / "deps" / "renode"
+    assert renode.find_renode_test() == folder / "renode-test"
+    for name in ("renode", "renode-test"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o755
+    assert (folder / "tests" / "run_tests.py").stat().st_mode & 0o111 == 0
+    assert (folder / "plugins" / "SystemC" / "socket-cpp").is_dir()  # a link inside is kept
 
 
 @pytest.mark.parametrize("board", sorted(all_boards()))

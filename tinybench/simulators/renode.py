@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinybench import deps
 from tinybench.analysis.profile import FunctionMap, by_function
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
@@ -27,11 +28,10 @@ from tinybench.simulators import Mark, SimResult
 from tinybench.simulators.cycles import CycleModel
 from tinybench.simulators.iss import IDLE_POLLS, M7_DCACHE_CCSIDR, READY_BITS
 
-RENODE_ENV = "TINYBENCH_RENODE"
+COMPONENT = deps.get("renode")  # Renode's folder: $TINYBENCH_RENODE_DIR, else the deps cache
 HOW_TO_GET = (
-    "Renode was not found: build Renode 1.15.1 from source (github.com/renode/renode, tag "
-    "v1.15.1, `./build.sh --no-gui` with Debian's mono-complete; it is on no package registry), "
-    f"then put its renode-test on PATH or set ${RENODE_ENV} to it"
+    f"run `tinybench deps fetch renode` (downloads the portable release), or set {COMPONENT.env} "
+    f"to a {COMPONENT.title} folder (portable or built from source), or put renode-test on PATH"
 )
 PYTHON_MODULES = ("robot", "psutil", "yaml")  # what renode-test imports
 TIMEOUT_S = 1800  # wall-clock limit of one run
@@ -43,14 +43,12 @@ M7_CCSIDR = 0xE000ED80  # Renode's NVIC reads the cache geometry as zero
 
 
 def find_renode_test() -> Path | None:
-    """The renode-test script: $TINYBENCH_RENODE (the script or its folder), else PATH."""
-    configured = os.environ.get(RENODE_ENV)
-    if configured:
-        path = Path(configured).expanduser()
-        path = path / "renode-test" if path.is_dir() else path
-        return path if path.is_file() and os.access(path, os.X_OK) else None
-    found = shutil.which("renode-test")
-    return Path(found) if found else None
+    """renode-test in Renode's folder (through deps), else on PATH; None if not executable."""
+    found = deps.status(COMPONENT)
+    if found.state == "invalid":  # the user's folder, not silently another Renode
+        return None
+    script = found.path / "renode-test" if found.path else shutil.which("renode-test")
+    return Path(script) if script and os.access(script, os.X_OK) else None
 
 
 Block = tuple[int, int]  # (address, instructions): a block cut short shares its address
@@ -157,7 +155,10 @@ class RenodeSimulator:
 
     def missing(self) -> str | None:
         if find_renode_test() is None:
-            return HOW_TO_GET
+            configured = os.environ.get(COMPONENT.env)
+            where = (f"{COMPONENT.env}={configured} has no executable renode-test" if configured
+                     else f"{COMPONENT.title} was not found")
+            return f"{where}: {HOW_TO_GET}"
         absent = [m for m in PYTHON_MODULES if importlib.util.find_spec(m) is None]
         if absent:
             return f"renode-test needs {', '.join(absent)}: pip install 'tinybench[renode]'"
