@@ -118,12 +118,14 @@ def _cmd_models_inspect(args: argparse.Namespace) -> int:
 
 
 def _add_deps(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("deps", help="show or fetch the pinned upstream sources (TFLM, CMSIS…)")
+    p = commands.add_parser("deps", help="show or fetch the pinned upstream pieces (TFLM, Renode…)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("status", help="show which components are present").set_defaults(
         func=_cmd_deps_status)
     f = verbs.add_parser("fetch", help="download components into the cache")
-    f.add_argument("names", nargs="*", help="components to fetch (default: all missing)")
+    f.add_argument("names", nargs="*",
+                   help="components to fetch (default: the missing ones the TFLM backends "
+                        "build; others, such as renode, only when named)")
     f.add_argument("--archive", type=Path, help="unpack this local archive instead of downloading")
     f.add_argument("--no-verify", action="store_true", help="skip the pinned checksum")
     f.set_defaults(func=_cmd_deps_fetch)
@@ -141,9 +143,9 @@ def _cmd_deps_status(args: argparse.Namespace) -> int:
 
 def _cmd_deps_fetch(args: argparse.Namespace) -> int:
     from tinybench import deps
+    from tinybench.backends.tflm_lib import COMPONENTS
 
-    names = args.names or [c.name for c in deps.components().values()
-                           if deps.status(c).path is None]
+    names = args.names or [name for name in COMPONENTS if deps.status(deps.get(name)).path is None]
     if args.archive and len(names) != 1:
         raise ConfigError("--archive needs exactly one component name")
     for name in names:

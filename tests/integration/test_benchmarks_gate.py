@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tinybench import deps
+from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.cli import main as tinybench
 from tinybench.pipeline import RunSpec, missing
 
@@ -62,7 +63,7 @@ def workflow_commands() -> list[str]:
 def test_the_workflow_commands_gate_and_summarise(tmp_path):
     install, *commands = workflow_commands()
     assert install == "scripts/install.sh"  # not run here: it calls apt
-    if any(deps.status(c).path is None for c in deps.components().values()):
+    if deps.missing(*COMPONENTS):
         pytest.skip("the TFLM sources are not all present; this test does not download them")
     summary = tmp_path / "summary.md"
     env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results"),

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from tinybench import deps
+from tinybench.backends.tflm_lib import COMPONENTS
+from tinybench.cli import main
 from tinybench.errors import ConfigError, ToolNotFoundError
 
 
@@ -33,7 +35,9 @@ def _zip(path: Path, files: dict[str, bytes]) -> Path:
 def test_every_component_is_pinned_to_a_full_commit_with_an_official_url() -> None:
     for c in deps.components().values():
         assert len(c.commit) == 40 and int(c.commit, 16) >= 0
-        assert c.url.startswith(f"https://github.com/{c.repo}/archive/")
+        official = (f"https://github.com/{c.repo}/archive/",
+                    f"https://github.com/{c.repo}/releases/download/")
+        assert c.url.startswith(official)
         assert c.md5 is None or len(c.md5) == 32
     assert deps.get("cmsis-nn").env == "TINYBENCH_CMSIS_NN_DIR"
 
@@ -118,3 +122,12 @@ def test_download_failure_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(deps.urllib.request, "urlopen", offline)
     with pytest.raises(ToolNotFoundError, match=r"--archive FILE.*TINYBENCH_GEMMLOWP_DIR"):
         deps.fetch("gemmlowp")
+
+
+def test_fetch_without_names_takes_only_what_the_tflm_backends_build(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched = []
+    monkeypatch.setattr(deps, "fetch", lambda name, archive, verify: fetched.append(name))
+    assert main(["deps", "fetch"]) == 0
+    assert fetched == list(COMPONENTS)  # not Renode, a large download few runs need
