@@ -254,10 +254,12 @@ class CycleModel:
         """The cost of each edge (prev address, address, size); prev 1 means none."""
         edges = list(edges)
         blocks = [self.block(a, s, read) for _, a, s in edges]
-        by_address = {b.address: b for b in self._blocks.values()}
+        by_address: dict[int, list[BlockTiming]] = {}
+        for block in sorted(self._blocks.values(), key=lambda b: -b.size):
+            by_address.setdefault(block.address, []).append(block)
         out = []
         for (prev_addr, _, _), cur in zip(edges, blocks, strict=True):
-            prev = by_address.get(prev_addr)
+            prev = _came_from(by_address.get(prev_addr, []), cur.address)
             penalty = self.edge_penalty(prev, cur)
             site = prev is not None and self.core == "cortex-m7" and prev.branch == CONDITIONAL
             out.append(EdgeCost(cur.cycles, penalty, prev_addr if site else None,
@@ -281,6 +283,19 @@ class CycleModel:
         for site, (taken, not_taken) in sites.items():
             by_block[site] = by_block.get(site, 0) + min(taken, not_taken) * self.site_penalty(site)
         return Estimate(sum(by_block.values()), by_block)
+
+
+def _came_from(candidates: list[BlockTiming], address: int) -> BlockTiming | None:
+    """Which of the blocks at one address (longest first) can have led to `address`.
+
+    A simulator may cut a block short (and enter the rest as a block of its own), so an
+    address can start blocks of several sizes; an edge names only its previous block's start.
+    """
+    for block in candidates:
+        end = block.address + block.size
+        if block.branch == INDIRECT or address in (end, block.target):
+            return block
+    return candidates[0] if candidates else None
 
 
 class Tally:
