@@ -1,9 +1,11 @@
 """One benchmark run from a spec to a record: model → backend sources → firmware → simulation.
 
-`run` takes a frozen `RunSpec` through the stages in order and returns a `Record`. A stage that
-fails turns into a failed record naming the stage and the reason: failure is data. A piece that
-is missing on this machine (a backend's sources, a simulator) raises ToolNotFoundError before
-any work, so a matrix can skip that run with the reason and go on.
+`prepare` takes a frozen `RunSpec` as far as a linked, measured ELF and the host reference
+data; `run` then simulates it and returns a `Record`, and the real-board runner (tinybench.board)
+flashes and runs the very same image. In `run` a stage that fails turns into a failed record
+naming the stage and the reason: failure is data. A piece that is missing on this machine (a
+backend's sources, a simulator) raises ToolNotFoundError before any work, so a matrix can skip
+that run with the reason and go on.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import re
 import statistics
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tinybench import toolchain
-from tinybench.analysis.elf import check_fit, measure
+from tinybench.analysis.elf import MemoryReport, check_fit, measure
 from tinybench.backends import BACKENDS
 from tinybench.boards import Board, all_boards, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
@@ -98,8 +100,59 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
 
 def missing(spec: RunSpec) -> str | None:
     """Why `spec` cannot run on this machine (toolchain, backend or simulator absent), or None."""
-    return (toolchain.missing() or BACKENDS[spec.backend].missing()
-            or SIMULATORS[spec.simulator].missing())
+    return _missing_to_build(spec) or SIMULATORS[spec.simulator].missing()
+
+
+def _missing_to_build(spec: RunSpec) -> str | None:
+    return toolchain.missing() or BACKENDS[spec.backend].missing()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec's firmware, built, measured and fitted, with the data its outputs are checked on."""
+
+    spec: RunSpec
+    firmware: Firmware
+    memory: MemoryReport
+    golden: Golden  # seeded inputs and the backend's host reference outputs
+    model_hash: str
+    versions: dict[str, str]  # the backend's upstream versions, for the record's tools
+
+
+@dataclass
+class Trail:
+    """How far `prepare` got: the stage under way and what a record of the run knows so far."""
+
+    stage: str = "convert"
+    model_hash: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(spec: RunSpec, trail: Trail | None = None) -> Prepared:
+    """Convert, generate, build, measure, check the fit and make the golden data (all cached).
+
+    Errors propagate as raised; `trail`, when given, is kept up to date with the stage.
+    """
+    reason = _missing_to_build(spec)
+    if reason:
+        raise ToolNotFoundError(reason)
+    trail = Trail() if trail is None else trail
+    board = get_board(spec.board)
+    backend = BACKENDS[spec.backend]
+    model = model_file(spec.task)
+    trail.model_hash = content_hash(model)
+    trail.stage = "generate"  # a backend refuses what it cannot run here, before any long work
+    workdir = cache_dir("work", spec.backend, board.name, trail.model_hash)
+    sources = backend.generate(model, board, workdir)
+    trail.versions = dict(sources.versions)
+    trail.stage = "build"
+    firmware = build_firmware(sources, board, opt=spec.opt)
+    trail.stage = "analyze"
+    memory = measure(firmware, board)
+    check_fit(board, memory.flash_bytes, memory.ram_bytes)
+    trail.stage = "reference"
+    golden = golden_data(model, spec.inputs, backend.reference)
+    return Prepared(spec, firmware, memory, golden, trail.model_hash, trail.versions)
 
 
 def run(spec: RunSpec) -> Record:
@@ -108,37 +161,23 @@ def run(spec: RunSpec) -> Record:
     if reason:
         raise ToolNotFoundError(reason)
     board = get_board(spec.board)
-    backend = BACKENDS[spec.backend]
-    model_hash, versions, stage = "", {}, "convert"
+    trail = Trail()
     try:
-        model = model_file(spec.task)
-        model_hash = content_hash(model)
-        stage = "generate"  # a backend refuses what it cannot run here, before any long work
-        workdir = cache_dir("work", spec.backend, board.name, model_hash)
-        sources = backend.generate(model, board, workdir)
-        versions = dict(sources.versions)
-        stage = "build"
-        firmware = build_firmware(sources, board, opt=spec.opt)
-        stage = "analyze"
-        report = measure(firmware, board)
-        check_fit(board, report.flash_bytes, report.ram_bytes)
-        stage = "reference"
-        golden = golden_data(model, spec.inputs, backend.reference)
-        stage = "simulate"
-        measured = _simulate(SIMULATORS[spec.simulator], firmware, golden)
-        stage = "check"
-        check = OutputCheck(inputs=len(golden.inputs),
-                            max_abs_diff=max_diff(measured.outputs, golden.outputs),
-                            tolerance=backend.output_tolerance, reference=backend.reference)
+        prepared = prepare(spec, trail)
+        trail.stage = "simulate"
+        measured = _simulate(SIMULATORS[spec.simulator], prepared.firmware, prepared.golden)
+        trail.stage = "check"
+        check = output_check(prepared, measured.outputs)
     except ToolNotFoundError:
         raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except TinybenchError as error:
-        return make_record(spec, board, model_hash, versions, status="failed", stage=stage,
-                       reason=_one_line(error))
-    return make_record(spec, board, model_hash, versions, cycles=measured.cycles,
-                   instructions=measured.instructions, memory=Memory.from_report(report),
-                   arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
-                   check=check)
+        return make_record(spec, board, trail.model_hash, trail.versions, status="failed",
+                           stage=trail.stage, reason=_one_line(error))
+    return make_record(spec, board, prepared.model_hash, prepared.versions,
+                       cycles=measured.cycles, instructions=measured.instructions,
+                       memory=Memory.from_report(prepared.memory),
+                       arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
+                       check=check)
 
 
 def model_file(task: str) -> Path:
@@ -199,6 +238,14 @@ def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
                               f"firmware made {len(result.marks)}; is it the tinybench harness?")
     start, end = result.marks
     return start, end
+
+
+def output_check(prepared: Prepared, outputs: list[np.ndarray]) -> OutputCheck:
+    """How the device's outputs, one array per golden input, compare with the host reference."""
+    backend = BACKENDS[prepared.spec.backend]
+    return OutputCheck(inputs=len(prepared.golden.inputs),
+                       max_abs_diff=max_diff(outputs, prepared.golden.outputs),
+                       tolerance=backend.output_tolerance, reference=backend.reference)
 
 
 def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:

@@ -14,13 +14,13 @@ import pytest
 from tinybench import pipeline
 from tinybench.analysis.elf import MemoryReport
 from tinybench.backends import FirmwareSources
-from tinybench.board import BoardFirmware, flash
+from tinybench.board import flash
 from tinybench.board.runner import Dut, run_on_board, run_session
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 from tinybench.firmware.build import Firmware
 from tinybench.models.reference import Golden
-from tinybench.pipeline import RunSpec
+from tinybench.pipeline import Prepared, RunSpec
 
 pytest.importorskip("serial", reason="pyserial is not installed (pip install 'tinybench[board]')")
 
@@ -81,7 +81,7 @@ class FakeDevice:
         os.close(self.slave)
 
 
-def target(model: str = "ad01", inputs: int = 2) -> BoardFirmware:
+def target(model: str = "ad01", inputs: int = 2) -> Prepared:
     board = get_board("nrf52840")
     sources = FirmwareSources(backend="tvm", sources=(), defines=(f'TB_MODEL="{model}"',))
     firmware = Firmware(elf=Path("fw.elf"), map=Path("fw.map"), board=board, sources=sources,
@@ -92,7 +92,7 @@ def target(model: str = "ad01", inputs: int = 2) -> BoardFirmware:
     data = [np.full(4, i, np.int8) for i in range(inputs)]
     golden = Golden(inputs=data, outputs=[np.array(OUTPUTS, np.int8)] * inputs)
     spec = RunSpec("ad01", "tvm", "nrf52840", inputs=inputs)
-    return BoardFirmware(spec, firmware, memory, golden, model_hash="h", versions={})
+    return Prepared(spec, firmware, memory, golden, model_hash="h", versions={})
 
 
 def test_a_session_skips_boot_messages_and_reads_the_replies():

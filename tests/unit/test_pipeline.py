@@ -3,11 +3,17 @@
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinybench import pipeline
-from tinybench.errors import BuildError, ConfigError
-from tinybench.pipeline import RunSpec, matrix, run, run_matrix
+from tinybench.analysis.elf import MemoryReport
+from tinybench.backends import FirmwareSources
+from tinybench.board import build_named
+from tinybench.errors import BuildError, ConfigError, FitError, SimulationError
+from tinybench.firmware.build import Firmware
+from tinybench.models.reference import Golden
+from tinybench.pipeline import RunSpec, Trail, matrix, prepare, run, run_matrix
 from tinybench.results import load_records
 from tinybench.toolchain import find_toolchain
 
@@ -24,7 +30,9 @@ class FakeBackend:
         return self._missing
 
     def generate(self, model, board, workdir):
-        raise self._error
+        if self._error:
+            raise self._error
+        return FirmwareSources(backend=self.name, sources=(), versions={"engine": "1.0"})
 
 
 @pytest.fixture
@@ -38,9 +46,42 @@ def fake(monkeypatch, tmp_path):
     backends = {
         "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
         "absent": FakeBackend(missing="install the absent backend"),
+        "fine": FakeBackend(),
     }
     monkeypatch.setattr(pipeline, "BACKENDS", backends)
     return backends
+
+
+GOLDEN = Golden(inputs=[np.zeros(4, np.int8)] * 2, outputs=[np.array([1, -2, 3], np.int8)] * 2)
+
+
+@pytest.fixture
+def stages(fake, monkeypatch):
+    """Fake every stage after generate so that a run succeeds unless a test breaks one."""
+    def build(sources, board, opt):
+        return Firmware(elf=Path("fw.elf"), map=Path("fw.map"), board=board, sources=sources,
+                        key="k")
+
+    def measure(firmware, board):
+        return MemoryReport(board=board.name, flash_bytes=1000, ram_bytes=200, text_bytes=900,
+                            data_bytes=100, bss_bytes=100, flash_sections={}, ram_sections={},
+                            flash_components={}, ram_components={})
+
+    def simulate(simulator, firmware, golden):
+        return pipeline._Measured(cycles=500, instructions=400, arena_bytes=64, stack_bytes=32,
+                                  outputs=[o.astype(np.int16) for o in golden.outputs])
+
+    monkeypatch.setattr(pipeline, "build_firmware", build)
+    monkeypatch.setattr(pipeline, "measure", measure)
+    monkeypatch.setattr(pipeline, "golden_data", lambda model, count, engine: GOLDEN)
+    monkeypatch.setattr(pipeline, "_simulate", simulate)
+    monkeypatch.setattr(pipeline, "_tools", lambda: {"gcc": "12"})
+
+
+def fail(error: Exception):
+    def failing(*args, **kwargs):
+        raise error
+    return failing
 
 
 def test_matrix_expands_all_and_lists():
@@ -73,6 +114,53 @@ def test_a_failing_stage_is_a_failed_record_naming_stage_and_cause(fake):
     assert record.stage == "generate"
     assert record.reason == "kernel generation failed … error: bad op"
     assert record.broken.startswith("failed at generate")
+
+
+def test_a_run_through_every_stage_is_an_ok_record_of_what_was_prepared(stages):
+    record = run(RunSpec("kws01", "fine", "nrf52840"))
+    assert (record.status, record.stage, record.reason) == ("ok", None, None)
+    assert (record.cycles, record.instructions, record.memory.flash_bytes) == (500, 400, 1000)
+    assert (record.check.inputs, record.check.max_abs_diff) == (2, 0)
+    assert record.tools == {"gcc": "12", "engine": "1.0"}
+    assert record.model_hash == pipeline.content_hash(pipeline.model_file("kws01"))
+
+
+@pytest.mark.parametrize(
+    ("stage", "replaced", "error"),
+    [
+        ("convert", "model_file", ConfigError("model file m.tflite does not exist")),
+        ("build", "build_firmware", BuildError("compiling failed")),
+        ("analyze", "measure", BuildError("the ELF has no .text")),
+        ("analyze", "check_fit", FitError("the firmware needs 2 MiB of Flash")),
+        ("reference", "golden_data", ConfigError("the host reference failed")),
+        ("simulate", "_simulate", SimulationError("the firmware faulted")),
+        ("check", "max_diff", SimulationError("the firmware returned 2 output values")),
+    ],
+)
+def test_each_stage_that_fails_is_named_in_the_record(stages, monkeypatch, stage, replaced,
+                                                      error):
+    monkeypatch.setattr(pipeline, replaced, fail(error))
+    record = run(RunSpec("kws01", "fine", "nrf52840"))
+    assert (record.status, record.stage, record.reason) == ("failed", stage, str(error))
+    assert record.tools == {"gcc": "12", **({} if stage == "convert" else {"engine": "1.0"})}
+    assert bool(record.model_hash) == (stage != "convert")
+
+
+def test_prepare_raises_the_error_itself_and_its_trail_names_the_stage(stages, monkeypatch):
+    monkeypatch.setattr(pipeline, "build_firmware", fail(BuildError("compiling failed")))
+    trail = Trail()
+    with pytest.raises(BuildError, match="compiling failed"):
+        prepare(RunSpec("kws01", "fine", "nrf52840"), trail)
+    assert (trail.stage, trail.versions) == ("build", {"engine": "1.0"})
+
+
+def test_a_board_gets_the_firmware_a_run_simulates(stages):
+    prepared = build_named("kws01", "fine", "nrf52840", inputs=2)
+    assert prepared == prepare(RunSpec("kws01", "fine", "nrf52840", inputs=2))
+    assert (prepared.firmware.elf, prepared.golden, prepared.versions) == (
+        Path("fw.elf"), GOLDEN, {"engine": "1.0"})
+    with pytest.raises(ConfigError, match="one task with one backend"):
+        build_named("kws01,ad01", "fine", "nrf52840")
 
 
 def test_matrix_skips_what_is_missing_and_keeps_every_record(fake, tmp_path):

@@ -22,13 +22,11 @@ import time
 
 import numpy as np
 
-from tinybench.backends import BACKENDS
-from tinybench.board import BoardFirmware
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import make_record, max_diff
+from tinybench.pipeline import Prepared, make_record, output_check
 from tinybench.protocol import Session, parse_session, session_commands
-from tinybench.results import Memory, OutputCheck, Record
+from tinybench.results import Memory, Record
 
 BAUD = 115200
 TIMEOUT = 60.0  # seconds a command may take, `infer` included
@@ -120,7 +118,7 @@ def run_session(dut: Dut, tensor: bytes, runs: int, warmups: int) -> Session:
     return session
 
 
-def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int = 1,
+def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
                  timeout: float = TIMEOUT) -> Record:
     """Run every reference input on the board at `port`; the Record has simulator "board"."""
     spec = target.spec
@@ -129,11 +127,7 @@ def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int =
         _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
         sessions = [run_session(dut, tensor.astype(np.int8).tobytes(), runs, warmups)
                     for tensor in target.golden.inputs]
-    outputs = [np.array(s.outputs, dtype=np.int16) for s in sessions]
-    backend = BACKENDS[spec.backend]
-    check = OutputCheck(inputs=len(sessions),
-                        max_abs_diff=max_diff(outputs, target.golden.outputs),
-                        tolerance=backend.output_tolerance, reference=backend.reference)
+    check = output_check(target, [np.array(s.outputs, dtype=np.int16) for s in sessions])
     cycles = [c for session in sessions for c in session.cycles]
     last = sessions[-1]
     board = get_board(spec.board)
@@ -146,7 +140,7 @@ def run_on_board(target: BoardFirmware, port: str, runs: int = 5, warmups: int =
         options={**record.options, "runs": str(runs), "warmups": str(warmups)})
 
 
-def _check_model(session: Session, target: BoardFirmware, port: str) -> None:
+def _check_model(session: Session, target: Prepared, port: str) -> None:
     """Refuse a board that runs another model than the firmware built for this spec."""
     prefix = "TB_MODEL="
     built = next(d for d in target.firmware.sources.defines if d.startswith(prefix))
