@@ -42,7 +42,7 @@ class Component:
         return f"TINYBENCH_{self.name.upper().replace('-', '_')}_DIR"
 
     def how_to_get(self) -> str:
-        return (f"run `tinybench deps fetch {self.name}`, or set {self.env} to a checkout "
+        return (f"run `tinybench deps fetch {self.name}`, or set {self.env} to your copy "
                 f"of github.com/{self.repo} at {self.commit[:12]}")
 
 
@@ -128,7 +128,8 @@ def fetch(name: str, archive: Path | None = None, verify: bool = True) -> Path:
         tree = _unpack(archive, work / "tree")
         if not (tree / component.marker).is_file():
             raise ConfigError(f"{archive.name} holds no {component.marker}: not {component.repo}")
-        pin = {"commit": component.commit, "url": component.url, "md5_checked": verify}
+        checked = verify and component.md5 is not None
+        pin = {"commit": component.commit, "url": component.url, "md5_checked": checked}
         atomic_write(tree / PIN_FILE, json.dumps(pin, indent=1) + "\n")
         if dest.exists():
             shutil.rmtree(dest)

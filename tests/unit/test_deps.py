@@ -74,8 +74,14 @@ def test_fetch_from_archive_checks_the_md5_and_records_the_pin(
         m.setattr(deps, "get", lambda name: pinned)
         path = deps.fetch("kissfft", archive)
     assert (path / "kiss_fft.h").read_bytes() == b"/* kiss */"  # the top folder is stripped
-    assert json.loads((path / deps.PIN_FILE).read_text())["commit"] == real.commit
+    pin = json.loads((path / deps.PIN_FILE).read_text())
+    assert pin["commit"] == real.commit and pin["md5_checked"]
     assert deps.locate("kissfft") == path
+
+    with monkeypatch.context() as m:  # a pin without a checksum records that nothing was checked
+        m.setattr(deps, "get", lambda name: replace(real, md5=None))
+        path = deps.fetch("kissfft", archive)
+    assert not json.loads((path / deps.PIN_FILE).read_text())["md5_checked"]
 
 
 def test_a_cached_copy_at_another_pin_is_stale(tmp_path: Path) -> None:

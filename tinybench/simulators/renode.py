@@ -202,7 +202,7 @@ def _run_renode(renode_test: Path, tmp: Path, elf: Path, board: Board, image: _I
     args = [str(renode_test), str(RENODE_DIR / "run.robot"), "-r", str(tmp / "out")]
     for key, value in variables.items():
         args += ["--variable", f"{key}:{value}"]
-    proc = subprocess.run(args, env={**os.environ, "TMPDIR": str(tmp / "tmp")},
+    proc = subprocess.run(args, cwd=tmp, env={**os.environ, "TMPDIR": str(tmp / "tmp")},
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT_S + 120)
     if proc.returncode != 0 or not paths["result"].exists():
