@@ -9,7 +9,7 @@ from tinybench.analysis.profile import FunctionMap
 from tinybench.boards import all_boards, get_board
 from tinybench.errors import SimulationError
 from tinybench.simulators import SIMULATORS
-from tinybench.simulators.iss import IssSimulator, _Run
+from tinybench.simulators.iss import DWT_PAGE, IssSimulator, _Run
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 DATA = Path(__file__).parent.parent / "data" / "iss"
@@ -96,6 +96,27 @@ def test_instruction_counts_equal_a_per_instruction_hook(programs, board):
     seen[functions.name_at(sim.uc.reg_read(UC_ARM_REG_PC))] -= 1
     assert {name: i for name, (i, _) in result.functions.items()} == seen
     assert result.instructions == sum(seen.values())
+
+
+@BOARDS
+def test_a_cycle_counter_read_is_placed_at_its_load(programs, board):
+    """A mark counts the instructions before the load that reads CYCCNT, not before its block."""
+    from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_READ
+
+    plain = run(programs, board, b"ww")
+    sim = _Run(programs[board], get_board(board), b"ww", BUDGET)  # slowed by exact hooks
+    started, before_reads = [0], []
+
+    def count(uc, address, size, _):
+        started[0] += 1
+
+    def read(uc, access, address, size, value, _):
+        before_reads.append(started[0] - 1)  # the load itself has started
+
+    sim.uc.hook_add(UC_HOOK_CODE, count)
+    sim.uc.hook_add(UC_HOOK_MEM_READ, read, begin=DWT_PAGE + 4, end=DWT_PAGE + 7)
+    sim.execute()
+    assert [mark.instructions for mark in plain.marks] == before_reads
 
 
 @BOARDS

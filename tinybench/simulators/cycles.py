@@ -139,7 +139,7 @@ class Estimate:
 
 
 @cache
-def _disassembler():
+def disassembler():
     import capstone
 
     cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
@@ -149,7 +149,7 @@ def _disassembler():
 
 @cache
 def _name(instruction_id: int) -> str:
-    return _disassembler().insn_name(instruction_id)
+    return disassembler().insn_name(instruction_id)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -157,7 +157,7 @@ def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
     """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns."""
     from capstone import arm_const
 
-    cs = _disassembler()
+    cs = disassembler()
     out: list[Instruction] = []
     offset = 0
     while offset < len(code):

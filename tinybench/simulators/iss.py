@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from tinybench.analysis.profile import FunctionMap, by_function
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
 from tinybench.simulators import Mark, SimResult, native
-from tinybench.simulators.cycles import CycleModel, Tally
+from tinybench.simulators.cycles import CycleModel, Tally, disassembler
 
 IDLE_POLLS = 8
 PERIPHERALS = (0x40000000, 0x20000000)  # base, size: both boards' peripheral space
@@ -142,6 +143,8 @@ class _Run:
         self.uart = _Uart(board.uart_kind, uart_input, self.uc.emu_stop)
         self.pages: dict[int, _Registers] = {}
         self.fault = ""
+        self.accessed = 0  # the device address being accessed
+        self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
         self._map_memory()
         sp, pc = self._load()
         self.entry = pc
@@ -163,7 +166,8 @@ class _Run:
             src = self._page(devices, source & ~(PAGE - 1))
             page.on_read[read % PAGE] = _follow(page, read % PAGE, src, source % PAGE, mask, shift)
         for regs in devices:
-            uc.mmio_map(regs.base, PAGE, regs.read, None, regs.write, None)
+            uc.mmio_map(regs.base, PAGE, self._noting(regs.base, regs.read), None,
+                        self._noting(regs.base, regs.write), None)
             self.pages[regs.base] = regs
         for base, size in (PERIPHERALS, PPB):
             start = base
@@ -172,6 +176,13 @@ class _Run:
                     uc.mem_map(start, page - start, UC_PROT_ALL)
                 start = page + PAGE
             uc.mem_map(start, base + size - start, UC_PROT_ALL)
+
+    def _noting(self, base: int, handler: Callable) -> Callable:
+        """`handler` of a device page, noting first the address the firmware accesses."""
+        def access(uc, offset: int, *args):
+            self.accessed = base + offset
+            return handler(uc, offset, *args)
+        return access
 
     @staticmethod
     def _page(devices: list[_Registers], base: int) -> _Registers:
@@ -337,9 +348,30 @@ class _Run:
         return block.address, block.instructions - done, block.cycles - cycles
 
     def now(self) -> tuple[int, int]:
-        """(instructions, cycles) executed before the instruction at the current PC."""
-        _, instructions, cycles = self._unfinished(self.uc.reg_read(_reg("PC")))
+        """(instructions, cycles) executed before the instruction making the device access."""
+        _, instructions, cycles = self._unfinished(self._accessing())
         return self.counter.state.instructions - instructions, self._cycles() - cycles
+
+    def _accessing(self) -> int:
+        """The address of the instruction making the device access in progress.
+
+        In a device callback Unicorn's PC is the start of the block, but the registers are
+        current: the access is made by the block's first memory operand pointing at the
+        address accessed, after the one found last in this pass through the block.
+        """
+        state, start = self.counter.state, self.uc.reg_read(_reg("PC"))
+        if not state.prev_size:
+            return start
+        operands = _memory_operands(self.read_memory(state.prev, state.prev_size), state.prev)
+        this_pass, last = self.located
+        for index in range(last + 1 if this_pass == state.instructions else 0, len(operands)):
+            pc, base, offset, disp, size = operands[index]
+            address = self.uc.reg_read(base) + disp + (
+                self.uc.reg_read(offset[0]) << offset[1] if offset else 0)
+            if 0 <= self.accessed - (address & 0xFFFFFFFF) < size:
+                self.located = (state.instructions, index)
+                return pc
+        return start
 
     # --- running --------------------------------------------------------------------------
     def execute(self) -> SimResult:
@@ -400,6 +432,26 @@ class _Run:
             f"{self.elf.name} on {self.board.name}: {what} at pc 0x{pc:08x} in "
             f"{self.functions.name_at(pc)} after {self.counter.state.instructions:,} "
             f"instructions; UART output ended with {tail!r}")
+
+
+@lru_cache(maxsize=4096)
+def _memory_operands(code: bytes, address: int) -> tuple[tuple, ...]:
+    """(pc, base, (index, shift) or None, displacement, bytes) of each data access in a block,
+    with Unicorn register ids; literal loads (PC-relative) never reach a device and are left out.
+    """
+    from capstone import arm_const
+
+    cs = disassembler()
+    out = []
+    for insn in cs.disasm(code, address):
+        for op in insn.operands:
+            if op.type != arm_const.ARM_OP_MEM or op.mem.base == arm_const.ARM_REG_PC:
+                continue
+            index = op.mem.index and (_reg(cs.reg_name(op.mem.index).upper()), op.shift.value)
+            registers = sum(o.type == arm_const.ARM_OP_REG for o in insn.operands)
+            out.append((insn.address, _reg(cs.reg_name(op.mem.base).upper()), index or None,
+                        op.mem.disp, 4 * max(1, registers)))
+    return tuple(out)
 
 
 def _follow(page, offset, source, source_offset, mask, shift) -> Callable[[], int]:
