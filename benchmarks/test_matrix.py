@@ -1,7 +1,11 @@
-"""Each run of the matrix fits its board, matches the host reference and holds the baseline."""
+"""Each run of the matrix fits its board, matches the host reference and holds the baseline;
+a run on another simulator also agrees with the built-in one on the same firmware."""
+
+from dataclasses import replace
 
 from tinybench.analysis.elf import check_fit
 from tinybench.boards import get_board
+from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_check
 
 
 def test_benchmark(tinybench, tinybench_spec):
@@ -11,3 +15,7 @@ def test_benchmark(tinybench, tinybench_spec):
     assert record.check.passed, record.broken
     regressions = tinybench.regressions(record)
     assert not regressions, "; ".join(map(str, regressions))
+    if tinybench_spec.simulator != REFERENCE_SIMULATOR:
+        reference = tinybench.run(replace(tinybench_spec, simulator=REFERENCE_SIMULATOR))
+        disagreements = cross_check(reference, record)
+        assert not disagreements, "; ".join(disagreements)

@@ -56,9 +56,12 @@ class BenchSession:
     records: list[Record] = field(default_factory=list)
 
     def run(self, spec: RunSpec) -> Record:
-        """Run `spec` and keep its record; skip the test when a tool it needs is absent."""
+        """Run `spec` once per session and keep its record; skip when a tool it needs is absent."""
         from tinybench.pipeline import run
 
+        done = next((r for r in self.records if r.key == _key(spec)), None)
+        if done is not None:
+            return done
         try:
             record = run(spec)
         except ToolNotFoundError as error:

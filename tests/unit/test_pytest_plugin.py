@@ -4,18 +4,19 @@ Each test runs benchmarks/test_matrix.py in an inner pytest session (pytester) w
 `tinybench.pipeline.run` returns the golden records of tests/data/results/current.jsonl.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import tinybench.pipeline  # noqa: F401  (loaded once here: numpy cannot load twice in a process)
-from tinybench.results import load_records
+from tinybench.results import append_records, load_records
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "results"
-FAKE_PIPELINE = f"""
+FAKE_PIPELINE = """
 import pytest
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import tinybench.pipeline
 from tinybench.errors import ToolNotFoundError
 from tinybench.results import load_records
 
-CURRENT = {{r.key: r for r in load_records(Path({str(DATA / "current.jsonl")!r}))}}
+CURRENT = {{r.key: r for r in load_records(Path({records!r}))}}
 
 
 def fake_run(spec):
@@ -41,11 +42,11 @@ def _fake_pipeline(monkeypatch):
 
 @pytest.fixture
 def bench(pytester: pytest.Pytester):
-    """Run benchmarks/test_matrix.py with the fake pipeline and these options, in process."""
-    pytester.makeconftest(FAKE_PIPELINE)
+    """Run benchmarks/test_matrix.py in process, its pipeline giving the records of a file."""
     pytester.makepyfile(test_matrix=(ROOT / "benchmarks" / "test_matrix.py").read_text())
 
-    def run(*options: str) -> pytest.RunResult:
+    def run(*options: str, records: Path = DATA / "current.jsonl") -> pytest.RunResult:
+        pytester.makeconftest(FAKE_PIPELINE.format(records=str(records)))
         # hypothesis, when installed, adds a second to every session for nothing used here
         return pytester.runpytest("-p", "no:hypothesispytest", *options)
 
@@ -95,6 +96,22 @@ def test_without_a_baseline_only_broken_runs_fail_and_the_report_is_printed(benc
     result = bench("--tinybench-task", "kws01")
     result.assert_outcomes(passed=4, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*= tinybench =*", "# tinybench results", "5 runs, 1 broken (!)."])
+
+
+def test_a_run_on_another_simulator_must_agree_with_the_built_in_one(bench, tmp_path):
+    ran = {r.key: r for r in load_records(DATA / "current.jsonl")}
+    iss = ran["kws01", "tvm", "stm32f746", "iss"]
+    records = tmp_path / "records.jsonl"
+    append_records(records, [
+        iss, replace(iss, simulator="renode"),
+        replace(iss, board="nrf52840"), replace(iss, board="nrf52840", simulator="renode",
+                                                cycles=int(iss.cycles * 1.01)),
+    ])
+    result = bench("--tinybench-task", "kws01", "--tinybench-backend", "tvm",
+                   "--tinybench-simulator", "renode", records=records)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: cycles * vs * (limit ±0.1%)*"])
+    result.stdout.fnmatch_lines(["*| renode *| agrees *|*"])
 
 
 @pytest.mark.parametrize(("option", "message"), [

@@ -15,6 +15,7 @@ from tinybench.reports.chart import latency_ram_chart
 from tinybench.reports.compare import (
     check_regressions,
     compare_runs,
+    cross_check,
     fail_on_regressions,
     versus,
 )
@@ -194,15 +195,33 @@ def test_cli_report_and_compare(tmp_path, capsys):
     assert main(["compare", head]) == ConfigError.exit_code
 
 
-def test_other_simulators_are_cross_checked_against_the_built_in_one():
-    def run(simulator: str, instructions: int, cycles: int) -> Record:
-        return Record(task="kws01", model_hash="h", backend="tvm", board="nrf52840",
-                      simulator=simulator, clock_hz=64_000_000, cycles=cycles,
-                      instructions=instructions, check=OutputCheck(inputs=5, max_abs_diff=0))
+def _simulated(simulator: str, instructions: int, cycles: int, board: str = "nrf52840",
+               max_diff: int = 0, stack: int = 900) -> Record:
+    return Record(task="kws01", model_hash="h", backend="tvm", board=board, simulator=simulator,
+                  clock_hz=64_000_000, cycles=cycles, instructions=instructions, stack_bytes=stack,
+                  check=OutputCheck(inputs=5, max_abs_diff=max_diff, tolerance=1))
 
-    report = markdown_report([run("iss", 1_000_000, 1_300_000), run("renode", 999_998, 1_313_000)])
+
+def test_other_simulators_are_cross_checked_against_the_built_in_one():
+    report = markdown_report([
+        _simulated("iss", 1_000_000, 1_300_000), _simulated("renode", 999_998, 1_313_000),
+        _simulated("iss", 500, 1_000_000, "stm32f746"),
+        _simulated("renode", 500, 1_000_900, "stm32f746"),
+    ])
     section = report.split("## Simulators")[1].split("##")[0]
-    row = next(line for line in section.splitlines() if "| renode" in line)
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[4:] == ["1,000,000", "999,998", "-2", "1,300,000", "1,313,000", "+1.00%", "0 / 0"]
-    assert "## Simulators" not in markdown_report([run("iss", 1, 1)])
+    rows = {line.split("|")[3].strip(): [cell.strip() for cell in line.strip("|").split("|")]
+            for line in section.splitlines() if "| renode" in line}
+    assert rows["nrf52840"][4:] == [
+        "1,000,000", "999,998", "-2", "1,300,000", "1,313,000", "+1.000%", "0 / 0",
+        "instructions 999,998 vs 1,000,000; cycles 1,313,000 vs 1,300,000 (limit ±0.1%)"]
+    assert rows["stm32f746"][-3:] == ["+0.090%", "0 / 0", "agrees"]
+    assert "## Simulators" not in markdown_report([_simulated("iss", 1, 1)])
+
+
+def test_a_cross_check_names_every_disagreement():
+    iss = _simulated("iss", 1_000, 2_000)
+    assert cross_check(iss, _simulated("renode", 1_000, 2_002)) == []
+    problems = cross_check(iss, _simulated("renode", 1_000, 2_000, max_diff=1, stack=904))
+    assert problems == ["stack_bytes 904 vs 900", "outputs differ: max diff 1 vs 0"]
+    broken = _simulated("renode", 1_000, 2_000, max_diff=3)
+    assert cross_check(iss, broken) == [f"renode {broken.broken}"]

@@ -19,6 +19,11 @@ from tinybench.reports.table import IDENTITY, format_value
 from tinybench.reports.thresholds import Threshold
 from tinybench.results import Key, Record, latest
 
+REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
+# Cycles may differ a little between simulators: the same code can be cut into blocks differently,
+# and the cycle model follows register dependencies only within a block.
+CROSS_CHECK_CYCLES = 0.001
+
 
 @dataclass(frozen=True)
 class Regression:
@@ -164,3 +169,27 @@ def versus(frame: pd.DataFrame, axis: str, metric: str, reference: str | None = 
     table = table.reset_index().rename_axis(columns=None)
     table.attrs["reference"] = reference
     return table
+
+
+def cross_check(reference: Record, other: Record) -> list[str]:
+    """How a run of the same firmware on another simulator disagrees with `reference`, in words.
+
+    Both must finish with the same instructions per inference, cycles within CROSS_CHECK_CYCLES,
+    the same outputs (the same largest difference from the host reference) and the same arena and
+    stack use.
+    """
+    if reference.broken or other.broken:
+        return [f"{r.simulator} {r.broken}" for r in (reference, other) if r.broken]
+    problems = []
+    if other.instructions != reference.instructions:
+        problems.append(f"instructions {other.instructions:,} vs {reference.instructions:,}")
+    if abs(other.cycles - reference.cycles) > CROSS_CHECK_CYCLES * reference.cycles:
+        problems.append(f"cycles {other.cycles:,} vs {reference.cycles:,} "
+                        f"(limit ±{CROSS_CHECK_CYCLES:.1%})")
+    for name in ("arena_bytes", "stack_bytes"):
+        if getattr(other, name) != getattr(reference, name):
+            problems.append(f"{name} {getattr(other, name)} vs {getattr(reference, name)}")
+    if other.check.max_abs_diff != reference.check.max_abs_diff:
+        problems.append(f"outputs differ: max diff {other.check.max_abs_diff} vs "
+                        f"{reference.check.max_abs_diff}")
+    return problems

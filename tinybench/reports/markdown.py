@@ -6,13 +6,18 @@ from collections import Counter
 
 import pandas as pd
 
-from tinybench.reports.compare import Outcome, versus
+from tinybench.reports.compare import (
+    CROSS_CHECK_CYCLES,
+    REFERENCE_SIMULATOR,
+    Outcome,
+    cross_check,
+    versus,
+)
 from tinybench.reports.table import IDENTITY, runs_frame
 from tinybench.reports.thresholds import Threshold
-from tinybench.results import Record
+from tinybench.results import Record, latest
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
-REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
 MARKS = {
     "+": "regressed (+)",
     "-": "improved (-)",
@@ -22,7 +27,7 @@ MARKS = {
     "missing": "missing",
     "": "unchanged",
 }
-_LEFT = {"", "note", *IDENTITY}  # text columns; the others hold numbers and align right
+_LEFT = {"", "note", "cross-check", *IDENTITY}  # text columns; the others align right
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -70,31 +75,33 @@ def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None
             f"speed-up = {table.attrs['reference']} latency / latency.\n\n{_table(table)}")
 
 
-def _simulators(frame: pd.DataFrame, reference: str = REFERENCE_SIMULATOR) -> str | None:
-    """Each other simulator's instructions and cycles against the reference simulator's."""
-    ran = frame.dropna(subset=["instructions"])
-    ours = ran[ran["simulator"] == reference].set_index(["task", "backend", "board"])
+def _simulators(records: list[Record]) -> str | None:
+    """Each other simulator's run against the reference simulator's run of the same firmware."""
+    ran = [r for r in latest(records) if r.instructions is not None]
+    ours = {r.key[:3]: r for r in ran if r.simulator == REFERENCE_SIMULATOR}
     rows = []
-    for _, other in ran[ran["simulator"] != reference].iterrows():
-        key = (other["task"], other["backend"], other["board"])
-        if key not in ours.index:
+    for other in ran:
+        base = ours.get(other.key[:3])
+        if other.simulator == REFERENCE_SIMULATOR or base is None:
             continue
-        base = ours.loc[key]
+        problems = cross_check(base, other)
         rows.append({
-            "task": key[0], "backend": key[1], "board": key[2], "simulator": other["simulator"],
-            f"{reference} instructions": f"{base['instructions']:,}",
-            "instructions": f"{other['instructions']:,}",
-            "Δ instructions": f"{other['instructions'] - base['instructions']:+,}",
-            f"{reference} cycles": f"{base['cycles']:,}",
-            "cycles": f"{other['cycles']:,}",
-            "Δ cycles": f"{(other['cycles'] - base['cycles']) / base['cycles']:+.2%}",
-            "max diff (LSB)": f"{base['output_max_diff']} / {other['output_max_diff']}",
+            **dict(zip(IDENTITY, other.key, strict=True)),
+            f"{REFERENCE_SIMULATOR} instructions": f"{base.instructions:,}",
+            "instructions": f"{other.instructions:,}",
+            "Δ instructions": f"{other.instructions - base.instructions:+,}",
+            f"{REFERENCE_SIMULATOR} cycles": f"{base.cycles:,}",
+            "cycles": f"{other.cycles:,}",
+            "Δ cycles": f"{(other.cycles - base.cycles) / base.cycles:+.3%}",
+            "max diff (LSB)": f"{base.check.max_abs_diff} / {other.check.max_abs_diff}",
+            "cross-check": "; ".join(problems) or "agrees",
         })
     if not rows:
         return None
-    return (f"## Simulators\n\nThe same firmware in each simulator against {reference}, per "
-            "inference; max diff: each one's outputs against the host reference.\n\n"
-            f"{_table(pd.DataFrame(rows))}")
+    return (f"## Simulators\n\nThe same firmware in each simulator against {REFERENCE_SIMULATOR}, "
+            "per inference; max diff: each one's outputs against the host reference. They agree "
+            f"when instructions, outputs, arena and stack are equal and cycles are within "
+            f"±{CROSS_CHECK_CYCLES:.1%}.\n\n{_table(pd.DataFrame(rows))}")
 
 
 def _components(frame: pd.DataFrame, memory: str) -> str | None:
@@ -120,7 +127,7 @@ def markdown_report(records: list[Record]) -> str:
     sections += filter(None, (
         _versus(frame, "backend", REFERENCE_BACKEND),
         _versus(frame, "board", None),
-        _simulators(frame),
+        _simulators(records),
         _components(frame, "flash"),
         _components(frame, "ram"),
     ))
