@@ -10,8 +10,8 @@ import yaml
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "benchmarks.yml"
 
 
-def _job() -> dict:
-    return yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmarks"]
+def _job(name: str = "benchmarks") -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())["jobs"][name]
 
 
 def _step(job: dict, start: str) -> dict:
@@ -40,3 +40,12 @@ def test_it_installs_fetches_gates_then_reports_what_the_gate_wrote():
 
 def test_it_runs_where_the_baseline_was_measured():
     assert _job()["container"] == "python:3.11-bookworm"  # Debian's arm-none-eabi-gcc 12.2
+
+
+def test_a_second_job_cross_checks_every_run_on_renode():
+    job = _job("renode")
+    assert _step(job, "tinybench deps fetch")["run"].endswith("tinybench deps fetch renode")
+    gate = _step(job, "pytest benchmarks/")["run"]
+    assert "--tinybench-simulator renode" in gate  # each run checked against iss (test_matrix.py)
+    assert _step(job, "actions/upload-artifact@")["with"]["name"] != _step(
+        _job(), "actions/upload-artifact@")["with"]["name"]
