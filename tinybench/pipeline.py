@@ -100,10 +100,11 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
 
 def missing(spec: RunSpec) -> str | None:
     """Why `spec` cannot run on this machine (toolchain, backend or simulator absent), or None."""
-    return _missing_to_build(spec) or SIMULATORS[spec.simulator].missing()
+    return missing_to_build(spec) or SIMULATORS[spec.simulator].missing()
 
 
-def _missing_to_build(spec: RunSpec) -> str | None:
+def missing_to_build(spec: RunSpec) -> str | None:
+    """Why `spec`'s firmware cannot be prepared here (toolchain or backend absent), or None."""
     return toolchain.missing() or BACKENDS[spec.backend].missing()
 
 
@@ -131,11 +132,9 @@ class Trail:
 def prepare(spec: RunSpec, trail: Trail | None = None) -> Prepared:
     """Convert, generate, build, measure, check the fit and make the golden data (all cached).
 
-    Errors propagate as raised; `trail`, when given, is kept up to date with the stage.
+    Ask `missing_to_build` first. Errors propagate as raised; `trail`, when given, is kept up
+    to date with the stage that raised them.
     """
-    reason = _missing_to_build(spec)
-    if reason:
-        raise ToolNotFoundError(reason)
     trail = Trail() if trail is None else trail
     board = get_board(spec.board)
     backend = BACKENDS[spec.backend]

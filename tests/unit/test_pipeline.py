@@ -10,7 +10,13 @@ from tinybench import pipeline
 from tinybench.analysis.elf import MemoryReport
 from tinybench.backends import FirmwareSources
 from tinybench.board import build_named
-from tinybench.errors import BuildError, ConfigError, FitError, SimulationError
+from tinybench.errors import (
+    BuildError,
+    ConfigError,
+    FitError,
+    SimulationError,
+    ToolNotFoundError,
+)
 from tinybench.firmware.build import Firmware
 from tinybench.models.reference import Golden
 from tinybench.pipeline import RunSpec, Trail, matrix, prepare, run, run_matrix
@@ -161,6 +167,8 @@ def test_a_board_gets_the_firmware_a_run_simulates(stages):
         Path("fw.elf"), GOLDEN, {"engine": "1.0"})
     with pytest.raises(ConfigError, match="one task with one backend"):
         build_named("kws01,ad01", "fine", "nrf52840")
+    with pytest.raises(ToolNotFoundError, match="install the absent backend"):
+        build_named("kws01", "absent", "nrf52840")
 
 
 def test_matrix_skips_what_is_missing_and_keeps_every_record(fake, tmp_path):

@@ -7,8 +7,8 @@ command line.
 
 from __future__ import annotations
 
-from tinybench.errors import ConfigError
-from tinybench.pipeline import Prepared, matrix, prepare
+from tinybench.errors import ConfigError, ToolNotFoundError
+from tinybench.pipeline import Prepared, matrix, missing_to_build, prepare
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5,
@@ -17,4 +17,7 @@ def build_named(task: str, backend: str, board: str, inputs: int = 5,
     specs = matrix(task, backend, board, inputs=inputs, opt=opt)
     if len(specs) != 1:
         raise ConfigError("a board runs one task with one backend; name one of each")
+    reason = missing_to_build(specs[0])
+    if reason:
+        raise ToolNotFoundError(reason)
     return prepare(specs[0])
