@@ -5,6 +5,7 @@ model per operator and for the four tasks; then cross-compiled into the harness 
 boards; then end to end in the simulator.
 """
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinybench.backends.tvm import TvmBackend
+from tinybench.backends.tvm import KERNELS, TvmBackend
 from tinybench.boards import all_boards, get_board
 from tinybench.models.reference import golden
 
@@ -61,6 +62,45 @@ def tiny_model(kind: str, folder: Path) -> Path:
     return path
 
 
+def softmax_model(folder: Path, scale: float) -> Path:
+    """An int8 model of one SOFTMAX over 4 rows of 40 whose input scale is `scale`: converted
+    once, then the scale is overwritten in the flatbuffer (the converter picks its own)."""
+    import keras
+    import tensorflow as tf
+    import tflite
+
+    path = folder / "softmax-only.tflite"
+    if not path.exists():
+        inp = keras.Input((4, 40), batch_size=1)
+        converter = tf.lite.TFLiteConverter.from_keras_model(
+            keras.Model(inp, keras.layers.Softmax()(inp)))
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        samples = np.random.default_rng(0).uniform(-4, 4, (8, 1, 4, 40)).astype(np.float32)
+        converter.representative_dataset = lambda: ([s] for s in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+        path.write_bytes(converter.convert())
+    data = bytearray(path.read_bytes())
+    graph = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    graph.Tensors(graph.Inputs(0)).Quantization().ScaleAsNumpy()[0] = scale  # a view of data
+    scaled = folder / f"softmax-{scale}.tflite"
+    scaled.write_bytes(data)
+    return scaled
+
+
+def softmax_input_scale(model: Path) -> float:
+    """The input scale of the (one) SOFTMAX in `model`."""
+    import tflite
+
+    root = tflite.Model.GetRootAsModel(model.read_bytes(), 0)
+    graph = root.Subgraphs(0)
+    for op in (graph.Operators(i) for i in range(graph.OperatorsLength())):
+        code = root.OperatorCodes(op.OpcodeIndex())
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == tflite.BuiltinOperator.SOFTMAX:
+            return float(graph.Tensors(op.Inputs(0)).Quantization().ScaleAsNumpy()[0])
+    raise AssertionError(f"{model.name} has no SOFTMAX")
+
+
 def run_on_host(model: Path, workdir: Path, inputs: list[np.ndarray]) -> np.ndarray:
     """Generate for the M4, compile the sources with the host gcc and run every input."""
     sources = BACKEND.generate(model, get_board("nrf52840"), workdir)
@@ -87,6 +127,26 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc"
 @pytest.mark.parametrize("kind", ["conv", "depthwise", "dense", "add", "avgpool", "softmax"])
 def test_each_operator_matches_the_reference_on_the_host(kind, tmp_path):
     assert max_error(tiny_model(kind, tmp_path), tmp_path) <= BACKEND.output_tolerance
+
+
+@needs_gcc
+@pytest.mark.parametrize("scale", [0.001, 0.0056, 0.0102, 0.0164, 0.1, 1.0, 50.0])
+def test_the_integer_softmax_is_bit_exact_with_the_reference(scale, tmp_path):
+    # around the models' own input scales (0.0056, 0.0102, 0.0164), and scales where all
+    # or none of the inputs fall below diff_min; 50 saturates the input multiplier
+    model = softmax_model(tmp_path, scale)
+    assert max_error(model, tmp_path) == 0
+    assert not re.search(r"float|double|expf", (tmp_path / KERNELS).read_text())
+
+
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["kws01", "vww01", "ic01"])
+def test_the_integer_softmax_is_bit_exact_at_each_tasks_own_scale(task, tmp_path):
+    from tinybench.models import export
+
+    model = softmax_model(tmp_path, softmax_input_scale(export(task)))
+    assert max_error(model, tmp_path) == 0
 
 
 @needs_gcc

@@ -50,8 +50,8 @@ def runtime_dir() -> Path:
 
 class TvmBackend:
     name = "tvm"
-    # conv, dense and global pools are bit-exact; add, softmax and other pools compute in
-    # float between dequantize and quantize and may round one step differently
+    # conv, dense, add, softmax and global pools are bit-exact; other pools compute in float
+    # between dequantize and quantize and may round one step differently
     reference = "litert"  # its integer kernels follow LiteRT's rounding
     output_tolerance = 1
 
@@ -151,6 +151,8 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
     """
     from tvm import s_tir
 
+    from tinybench.backends.tvm_int8 import MATERIALIZE
+
     sch = s_tir.Schedule(func)
     root = sch.get_sblock("root")
 
@@ -158,9 +160,13 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
         with contextlib.suppress(s_tir.schedule.ScheduleError):
             primitive(*args)
 
-    for block in sch.get_child_blocks(root):
+    def inlinable() -> list:
+        """The stages, less those a kernel asks to keep (tvm_int8.MATERIALIZE)."""
+        return [b for b in sch.get_child_blocks(root) if MATERIALIZE not in sch.get(b).annotations]
+
+    for block in inlinable():
         attempt(sch.compute_inline, block)
-    for block in reversed(sch.get_child_blocks(root)):
+    for block in reversed(inlinable()):
         attempt(sch.reverse_compute_inline, block)
     for block in sch.get_child_blocks(root):
         spatial = [iv.iter_type == _DATA_PAR for iv in sch.get(block).iter_vars]

@@ -10,8 +10,8 @@ each conv2d (NHWC) and matmul whose weight is a dequantized int8 constant:
 and, when a quantize follows (after an optional bias add), replaces the float rescale with
 TFLite's fixed-point multiply of the int32 accumulator, so conv and dense layers read int8,
 accumulate in int32 and give the reference kernels' int8 results bit for bit. Average pools
-of int8 values are rounded to nearest like TFLite's. Other ops (add, softmax) keep TVM's
-dequantize → float → quantize form.
+of int8 values are rounded to nearest like TFLite's; int8 adds and softmaxes become TFLite's
+integer kernels (the softmax is LiteRT's gemmlowp reference, without any float at run time).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from tvm import relax
 from tvm.relax import op as R
 
 _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
+# the annotation of a TE stage that the scheduler keeps apart instead of inlining it
+MATERIALIZE = "tinybench.materialize"
 
 
 def integer_kernels(mod: tvm.IRModule) -> tvm.IRModule:
@@ -205,6 +207,9 @@ class _Rewriter(relax.PyExprMutator):
             return None
         real, bias = call.args[0], None
         producer = self._producer(real)
+        if op_name(producer) == "relax.nn.softmax":
+            return self._softmax(producer, float(out_scale.reshape(())),
+                                 int(out_zero.reshape(())))
         relu = op_name(producer) == "relax.nn.relu"
         summed = self._producer(producer.args[0]) if relu else producer
         if op_name(summed) == "relax.add":
@@ -235,6 +240,15 @@ class _Rewriter(relax.PyExprMutator):
             relax.const(np.maximum(-shift, 0).astype(np.int32)), int(out_zero.reshape(())),
             found.single_rounding, primfunc_name_hint="requantize",
         )
+
+    def _softmax(self, call: relax.Call, out_scale: float, out_zero: int) -> relax.Expr | None:
+        """quantize(softmax(dequant(x))) along the last axis → LiteRT's integer softmax."""
+        activation = self._activation(call.args[0])
+        last = int(call.attrs.axis) in (-1, len(call.ty.shape) - 1)
+        if activation is None or not last or (out_scale, out_zero) != (1 / 256, -128):
+            return None
+        x, sx, _ = activation
+        return self.builder_.call_te(_int8_softmax, x, sx, primfunc_name_hint="softmax")
 
     def _bias(self, expr: relax.Expr) -> np.ndarray | None:
         """The int32 values of a dequantized int32 constant with zero point 0 (a bias)."""
@@ -350,17 +364,28 @@ def _rescale(x: tvm.tirx.PrimExpr, q: tvm.tirx.PrimExpr, right: tvm.tirx.PrimExp
     """x · q · 2^-(31 + right) in int64, rounded as TFLite's MultiplyByQuantizedMultiplier.
 
     Single rounding: (x·q + 2^(30 + right)) >> (31 + right). Double rounding (gemmlowp's): a
-    rounding doubling high multiply, (x·q + 2^30) >> 31 (its nudge for negative products
-    comes to this), then a rounding right shift with ties away from zero.
+    rounding doubling high multiply, then a rounding right shift with ties away from zero.
     """
     from tvm import tirx
 
-    one = tirx.const(1, "int64")
-    x = x * q
     if single:
-        return (x + (one << (right + 30))) >> (right + 31)
-    x = (x + (one << 30)) >> 31
-    mask = (one << right) - 1
+        one = tirx.const(1, "int64")
+        return (x * q + (one << (right + 30))) >> (right + 31)
+    return _rounding_shift(_high_mul(x, q), right)
+
+
+def _high_mul(a: tvm.tirx.PrimExpr, b: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+    """gemmlowp's SaturatingRoundingDoublingHighMul of int32 values held in int64:
+    (a·b + 2^30) >> 31, which is what its nudge for negative products comes to. Its one
+    saturating case, -2^31 · -2^31, needs both operands at -1.0, which no caller passes."""
+    return (a * b + (1 << 30)) >> 31
+
+
+def _rounding_shift(x: tvm.tirx.PrimExpr, right: tvm.tirx.PrimExpr | int) -> tvm.tirx.PrimExpr:
+    """gemmlowp's RoundingDivideByPOT: x / 2^right, rounded to nearest with ties away from 0."""
+    from tvm import tirx
+
+    mask = (tirx.const(1, "int64") << right) - 1
     threshold = (mask >> 1) + (x < 0).astype("int64")
     return (x >> right) + ((x & mask) > threshold).astype("int64")
 
@@ -412,3 +437,127 @@ def _int8_add(a: tvm.te.Tensor, b: tvm.te.Tensor, qa: tuple[float, int],
         return _int8(tirx.max(scaled(q_out, shift_out, total) + out[1], low))
 
     return te.compute(a.shape, value, name="add")
+
+
+def _int8_softmax(x: tvm.te.Tensor, scale: float) -> tvm.te.Tensor:
+    """LiteRT's reference int8 softmax along the last axis, in integers only (beta 1; the
+    output scale is 1/256 and the zero point -128, as TFLite requires).
+
+    gemmlowp fixed point throughout: each input's difference to the maximum of its row is
+    scaled to Q5.26 by a multiplier fixed at compile time, mapped to exp of it in Q0.31 and
+    summed in Q12.19; differences below diff_min, whose exp vanishes, count as zero. One over
+    the sum, normalized to Q0.31 and a power of two, scales every exp to the output.
+    """
+    from tvm import te, tirx
+
+    # PreprocessSoftmaxScaling: scale · 2^26 as a multiplier with a left shift
+    q, shift = _multiplier(np.array([min(scale * (1 << 26), (1 << 31) - 1)]))
+    multiplier = tirx.const(int(q[0]) << int(shift[0]), "int64")
+    diff_min = -((31 << 26) >> int(shift[0]))  # CalculateInputRadius: no overflow in Q5.26
+    *rows, depth = x.shape
+
+    def along_row(reduce, value, name: str) -> te.Tensor:
+        k = te.reduce_axis((0, depth))
+        return te.compute(rows, lambda *r: reduce(value(*r, k), axis=k), name=name)
+
+    top = along_row(te.max, _wide(x), "row_max")
+
+    def diff(*index: tirx.PrimExpr) -> tirx.PrimExpr:
+        return x(*index).astype("int64") - top(*index[:-1])
+
+    scaled = _stage(x.shape, lambda *i: _rescale(diff(*i), multiplier, 0, single=False),
+                    "scaled_diff")
+    exps = _stage(x.shape, lambda *i: tirx.Select(
+        diff(*i) >= diff_min, _exp_on_negative(_wide(scaled)(*i)), tirx.const(0, "int64")
+    ), "exp")
+    total = along_row(te.sum, lambda *i: _rounding_shift(_wide(exps)(*i), 12), "sum_of_exps")
+    # the sum is at least exp(0) = 1.0 and below 2^12: how many bits it has above 1.0
+    bits = _stage(rows, lambda *r: sum(
+        (total(*r) >= (1 << (20 + j))).astype("int64") for j in range(11)
+    ), "bits_over_unit")
+    # GetReciprocal: 1 / sum = 2^-bits / (1 + f), with f in [0, 1) in Q0.31
+    reciprocal = _one_over_one_plus(_stage(
+        rows, lambda *r: (total(*r) << (12 - _wide(bits)(*r))) - (1 << 31), "fraction"
+    ))
+    return te.compute(x.shape, lambda *i: _int8(_rounding_shift(
+        _high_mul(_wide(reciprocal)(*i[:-1]), _wide(exps)(*i)), _wide(bits)(*i[:-1]) + 23
+    ) - 128), name="softmax")
+
+
+def _stage(shape, value, name: str) -> tvm.te.Tensor:
+    """An int32 stage computed once per element, which the scheduler keeps apart instead of
+    inlining it into each of its readers: every expression stays small."""
+    from tvm import te
+
+    return te.compute(shape, lambda *i: value(*i).astype("int32"), name=name,
+                      attrs={MATERIALIZE: 1})
+
+
+def _wide(tensor: tvm.te.Tensor):
+    """The elements of `tensor` as int64 values."""
+    return lambda *i: tensor(*i).astype("int64")
+
+
+def _q(value: float, integer_bits: int) -> int:
+    """The raw int32 of `value` in gemmlowp fixed point with `integer_bits` integer bits."""
+    return round(value * (1 << (31 - integer_bits)))
+
+
+def _saturating_shift_left(x: tvm.tirx.PrimExpr, left: int) -> tvm.tirx.PrimExpr:
+    """gemmlowp's SaturatingRoundingMultiplyByPOT<left> for left > 0, on int32 values."""
+    from tvm import tirx
+
+    limit = (1 << (31 - left)) - 1
+    return tirx.Select(x > limit, tirx.const(2**31 - 1, "int64"),
+                       tirx.Select(x < -limit, tirx.const(-(2**31), "int64"), x << left))
+
+
+def _exp_on_negative(a: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+    """gemmlowp's exp_on_negative_values: exp(a) in Q0.31 for a ≤ 0 in Q5.26.
+
+    a = r - m with r in [-1/4, 0) and m ≥ 0 a multiple of 1/4: exp(r) from a polynomial,
+    times exp(-2^k) for each power of two 2^k (k ≥ -2) that m holds.
+    """
+    from tvm import tirx
+
+    quarter = 1 << 24
+    r = (a & (quarter - 1)) - quarter
+    result = _exp_near_zero(r << 5)
+    for k in range(-2, 5):
+        # a multiply by 2^31 leaves a Q0.31 value as it is
+        factor = tirx.Select(((r - a) >> (26 + k)) & 1 == 1,
+                             tirx.const(_q(np.exp(-(2.0**k)), 0), "int64"),
+                             tirx.const(1 << 31, "int64"))
+        result = _high_mul(result, factor)
+    return tirx.Select(a == 0, tirx.const(2**31 - 1, "int64"), result)
+
+
+def _exp_near_zero(a: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+    """exp(a) in Q0.31 for a in [-1/4, 0) in Q0.31: gemmlowp's Taylor series about -1/8."""
+    constant = _q(np.exp(-1 / 8), 0)
+    x = a + (1 << 28)
+    x2 = _high_mul(x, x)
+    x3 = _high_mul(x2, x)
+    x4_over_4 = _rounding_shift(_high_mul(x2, x2), 2)
+    rest = _rounding_shift(_high_mul(x4_over_4 + x3, _q(1 / 3, 0)) + x2, 1)
+    return constant + _high_mul(constant, x + rest)
+
+
+def _one_over_one_plus(a: tvm.te.Tensor) -> tvm.te.Tensor:
+    """1 / (1 + a) in Q0.31 for a in [0, 1) in Q0.31: gemmlowp's Newton-Raphson division,
+    one stage per step."""
+    one = 1 << 29  # in Q2.29
+    half = _stage(a.shape, lambda *i: (_wide(a)(*i) + (1 << 31)) >> 1, "half_denominator")
+    x = _stage(a.shape, lambda *i: _q(48 / 17, 2) + _high_mul(_wide(half)(*i), _q(-32 / 17, 2)),
+               "newton")
+
+    def step(x: tvm.te.Tensor) -> tvm.te.Tensor:
+        def value(*i: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
+            xi, hi = _wide(x)(*i), _wide(half)(*i)
+            return xi + _saturating_shift_left(_high_mul(xi, one - _high_mul(hi, xi)), 2)
+
+        return _stage(a.shape, value, "newton")
+
+    for _ in range(3):
+        x = step(x)
+    return _stage(a.shape, lambda *i: _saturating_shift_left(_wide(x)(*i), 1), "reciprocal")
