@@ -48,6 +48,17 @@ def test_instruction_timing_rules(halfwords, m4, m7):
     assert cycles_of("cortex-m7", *halfwords) == m7
 
 
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m7"])
+@pytest.mark.parametrize("halfwords", [(LDR_R0_R1, LDR_R2_R3), (ADDS_R0_1, ADDS_R1_1),
+                                       (ADDS_R0_1, LDR_R1_R0)])
+def test_a_block_cut_in_two_costs_what_the_whole_block_costs(core, halfwords):
+    """Simulators cut long blocks at different places; the cut must not change the cycles."""
+    model = CycleModel(core, FLASH, flash_wait_states=7, icache=False)
+    read = lambda address, size: code(*halfwords)[address - BASE:][:size]  # noqa: E731
+    whole = model.estimate([(1, BASE, 4, 1)], read).cycles
+    assert model.estimate([(1, BASE, 2, 1), (BASE, BASE + 2, 2, 1)], read).cycles == whole
+
+
 def loop_model(core: str, icache: bool = True) -> tuple[CycleModel, callable]:
     """A two-instruction loop block at either BASE or the flash origin, then two NOPs."""
     image = code(CMP_R0_0, BNE_BACK, NOP, NOP)

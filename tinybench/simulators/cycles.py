@@ -27,7 +27,9 @@ Cortex-M7 (facts from LLVM llvm/lib/Target/ARM/ARMScheduleM7.td):
   4-6). A conditional branch site mispredicts min(taken, not taken) times (each loop exit, each
   change of direction); register and load-to-PC branches always pay the penalty (the BTAC only
   predicts direct branches — an assumption).
-- Dependencies are tracked inside a block only; a block starts with every register ready.
+- Dependencies are tracked inside a block only; a block starts with every register ready. A
+  block the simulator cut short (it falls through without a branch) is costed as one with the
+  block it runs into.
 Memory (both cores):
 - Data accesses hit zero-wait memory (TCM, SRAM or the data cache); weights streamed from flash
   are not charged extra. This is the largest simplification.
@@ -209,6 +211,7 @@ class CycleModel:
         self.flash = flash
         self.fetch_wait = 0 if icache else flash_wait_states
         self._blocks: dict[tuple[int, int], BlockTiming] = {}
+        self._joined: dict[tuple[int, int], int] = {}  # cycles of two blocks run as one
 
     @classmethod
     def for_board(cls, board: Board, icache: bool) -> CycleModel:
@@ -262,9 +265,23 @@ class CycleModel:
             prev = _came_from(by_address.get(prev_addr, []), cur.address)
             penalty = self.edge_penalty(prev, cur)
             site = prev is not None and self.core == "cortex-m7" and prev.branch == CONDITIONAL
-            out.append(EdgeCost(cur.cycles, penalty, prev_addr if site else None,
-                                site and cur.address == prev.target))
+            out.append(EdgeCost(self._cycles_after(prev, cur, read), penalty,
+                                prev_addr if site else None, site and cur.address == prev.target))
         return out
+
+    def _cycles_after(self, prev: BlockTiming | None, cur: BlockTiming, read: CodeReader) -> int:
+        """Cycles of `cur` entered from `prev`.
+
+        A block that ran straight into the next without a branch is one block the simulator cut
+        in two (a translation limit: Renode cuts long blocks earlier than Unicorn); the cut
+        must not break dual issue or load pipelining, so `cur` costs what it adds to `prev`.
+        """
+        if prev is None or prev.branch != NONE or cur.address != prev.address + prev.size:
+            return cur.cycles
+        key = (prev.address, prev.size + cur.size)
+        if key not in self._joined:
+            self._joined[key] = self._time(prev.address, read(*key)).cycles
+        return self._joined[key] - prev.cycles
 
     def estimate(
         self, edges: Iterable[tuple[int, int, int, int]], read: CodeReader
