@@ -78,6 +78,21 @@ def test_a_taken_m4_branch_refills_the_pipeline_and_waits_for_uncached_flash():
     assert cached.edge_penalty(cached.block(loop, 4, read), cached.block(loop, 4, read)) == 1
 
 
+def test_a_branch_ending_two_blocks_is_one_m7_branch_site():
+    """The predictor sees a branch, not the blocks a simulator happened to end with it."""
+    loop = BASE
+    model, read = loop_model("cortex-m7")
+    # the cmp+bne block loops 49 times then leaves; the bne alone is also entered 50 times
+    # from elsewhere, and each time falls through: one branch, 49 taken and 51 not
+    edges = [(1, loop, 4, 1), (loop, loop, 4, 49), (loop, loop + 4, 4, 1),
+             (1, loop + 2, 2, 50), (loop + 2, loop + 4, 4, 50)]
+    body = model.block(loop, 4, read).cycles
+    bne = model.block(loop + 2, 2, read).cycles
+    after = model.block(loop + 4, 4, read).cycles
+    expected = 50 * body + 50 * bne + 51 * after + 49 * M7_MISPREDICT
+    assert model.estimate(edges, read).cycles == expected
+
+
 def test_a_block_cut_short_once_does_not_change_the_loop_cost():
     """Renode sometimes ends a block early; edges name only the previous block's start."""
     loop = BASE

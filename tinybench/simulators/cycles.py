@@ -130,7 +130,7 @@ class BlockTiming:
 class EdgeCost:
     block: int  # cycles of the block entered
     penalty: int  # cycles the branch into it cost, charged to the block that branched
-    site: int | None  # the M7 conditional branch site this edge is an outcome of
+    site: int | None  # the M7 conditional branch (its address) this edge is an outcome of
     taken: bool  # that branch was taken
 
 
@@ -250,7 +250,7 @@ class CycleModel:
         return refill + self._fetch(cur.address)
 
     def site_penalty(self, site: int) -> int:
-        """Cycles of one mispredict of the M7 conditional branch ending block `site`."""
+        """Cycles of one mispredict of the M7 conditional branch at `site`."""
         return M7_MISPREDICT + self._fetch(site)
 
     def edges(self, edges: Iterable[tuple[int, int, int]], read: CodeReader) -> list[EdgeCost]:
@@ -266,7 +266,8 @@ class CycleModel:
             penalty = self.edge_penalty(prev, cur)
             site = prev is not None and self.core == "cortex-m7" and prev.branch == CONDITIONAL
             out.append(EdgeCost(self._cycles_after(prev, cur, read), penalty,
-                                prev_addr if site else None, site and cur.address == prev.target))
+                                prev.addresses[-1] if site else None,
+                                site and cur.address == prev.target))
         return out
 
     def _cycles_after(self, prev: BlockTiming | None, cur: BlockTiming, read: CodeReader) -> int:
@@ -289,16 +290,19 @@ class CycleModel:
         """Cycles for edge counts (prev address, address, size, count), by block."""
         edges = list(edges)
         by_block: dict[int, int] = {}
-        sites: dict[int, list[int]] = {}  # M7 conditional site → [taken, not taken]
+        # M7 conditional branch → [taken, not taken, the block charged]: a branch that ends
+        # several blocks (entered at different places) is one branch to the predictor
+        sites: dict[int, list[int]] = {}
         costs = self.edges(((p, a, s) for p, a, s, _ in edges), read)
         for (prev, addr, _, count), cost in zip(edges, costs, strict=True):
             by_block[addr] = by_block.get(addr, 0) + count * cost.block
             if cost.penalty:
                 by_block[prev] = by_block.get(prev, 0) + count * cost.penalty
             if cost.site is not None:
-                sites.setdefault(cost.site, [0, 0])[not cost.taken] += count
-        for site, (taken, not_taken) in sites.items():
-            by_block[site] = by_block.get(site, 0) + min(taken, not_taken) * self.site_penalty(site)
+                sites.setdefault(cost.site, [0, 0, prev])[not cost.taken] += count
+        for site, (taken, not_taken, block) in sites.items():
+            mispredicts = min(taken, not_taken) * self.site_penalty(site)
+            by_block[block] = by_block.get(block, 0) + mispredicts
         return Estimate(sum(by_block.values()), by_block)
 
 
