@@ -110,7 +110,7 @@ def test_a_run_on_another_simulator_must_agree_with_the_built_in_one(bench, tmp_
     result = bench("--tinybench-task", "kws01", "--tinybench-backend", "tvm",
                    "--tinybench-simulator", "renode", records=records)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*AssertionError: cycles * vs * (limit ±0.1%)*"])
+    result.stdout.fnmatch_lines(["*AssertionError: cycles * vs * (limit ±0.5%)*"])
     result.stdout.fnmatch_lines(["*| renode *| agrees *|*"])
 
 

@@ -20,9 +20,10 @@ from tinybench.reports.thresholds import Threshold
 from tinybench.results import Key, Record, latest
 
 REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
-# Cycles may differ a little between simulators: the same code can be cut into blocks differently,
-# and the cycle model follows register dependencies only within a block.
-CROSS_CHECK_CYCLES = 0.001
+# Cycles may differ a little between simulators: they cut straight-line code into blocks at
+# different places (e.g. at a 4 KiB page), and where a block falls through into the next the
+# cycle model looks back over that one block only.
+CROSS_CHECK_CYCLES = 0.005
 
 
 @dataclass(frozen=True)
