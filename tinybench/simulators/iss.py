@@ -166,8 +166,10 @@ class _Run:
             src = self._page(devices, source & ~(PAGE - 1))
             page.on_read[read % PAGE] = _follow(page, read % PAGE, src, source % PAGE, mask, shift)
         for regs in devices:
-            uc.mmio_map(regs.base, PAGE, self._noting(regs.base, regs.read), None,
-                        self._noting(regs.base, regs.write), None)
+            read, write = regs.read, regs.write
+            if regs.base in (DWT_PAGE, SCS_PAGE):  # registers that read the time: note which
+                read, write = self._noting(regs.base, read), self._noting(regs.base, write)
+            uc.mmio_map(regs.base, PAGE, read, None, write, None)
             self.pages[regs.base] = regs
         for base, size in (PERIPHERALS, PPB):
             start = base
