@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -18,26 +19,9 @@ class FunctionMap:
 
     @classmethod
     def from_elf(cls, elf: Path) -> FunctionMap:
-        from elftools.elf.elffile import ELFFile
-        from elftools.elf.sections import SymbolTableSection
-
-        funcs: dict[int, tuple[int, str]] = {}
-        with elf.open("rb") as f:
-            for section in ELFFile(f).iter_sections():
-                if not isinstance(section, SymbolTableSection):
-                    continue
-                for sym in section.iter_symbols():
-                    if sym["st_info"]["type"] == "STT_FUNC" and sym.name:
-                        start = sym["st_value"] & ~1
-                        if sym["st_size"] >= funcs.get(start, (0, ""))[0]:
-                            funcs[start] = (sym["st_size"], sym.name)
-        starts = sorted(funcs)
-        ends = []
-        for i, start in enumerate(starts):
-            size = funcs[start][0]
-            following = starts[i + 1] if i + 1 < len(starts) else start + max(size, 2)
-            ends.append(start + size if size else following)
-        return cls(tuple(starts), tuple(ends), tuple(funcs[s][1] for s in starts))
+        """The functions of `elf`, read once per version of the file (a run reads it per input)."""
+        stat = elf.stat()
+        return _function_map(elf.resolve(), stat.st_mtime_ns, stat.st_size)
 
     def name_at(self, address: int) -> str:
         """The function containing `address`, or its hex address when no symbol covers it."""
@@ -45,6 +29,31 @@ class FunctionMap:
         if i >= 0 and address < self.ends[i]:
             return self.names[i]
         return f"0x{address:08x}"
+
+
+@lru_cache(maxsize=64)
+def _function_map(elf: Path, mtime_ns: int, file_size: int) -> FunctionMap:
+    """FUNC symbols of `elf`; the file's time and size key the cache."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    funcs: dict[int, tuple[int, str]] = {}
+    with elf.open("rb") as f:
+        for section in ELFFile(f).iter_sections():
+            if not isinstance(section, SymbolTableSection):
+                continue
+            for sym in section.iter_symbols():
+                if sym["st_info"]["type"] == "STT_FUNC" and sym.name:
+                    start = sym["st_value"] & ~1
+                    if sym["st_size"] >= funcs.get(start, (0, ""))[0]:
+                        funcs[start] = (sym["st_size"], sym.name)
+    starts = sorted(funcs)
+    ends = []
+    for i, start in enumerate(starts):
+        size = funcs[start][0]
+        following = starts[i + 1] if i + 1 < len(starts) else start + max(size, 2)
+        ends.append(start + size if size else following)
+    return FunctionMap(tuple(starts), tuple(ends), tuple(funcs[s][1] for s in starts))
 
 
 @dataclass(frozen=True)
