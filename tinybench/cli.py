@@ -48,6 +48,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from tinybench.pipeline import matrix, run_matrix
+    from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_checks
     from tinybench.reports.markdown import markdown_report
 
     specs = matrix(args.task, args.backend, args.board, args.simulator, args.inputs, args.opt)
@@ -61,7 +62,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for spec, reason in skipped:
         print(f"- skipped {spec.label}: {reason}")
     print(f"\nrecords appended to {args.results}", file=sys.stderr)
-    return 1 if any(record.broken for record in records) or not records else 0
+    disagreeing = [(other, problems) for _, other, problems in cross_checks(records) if problems]
+    for other, problems in disagreeing:
+        print(f"{'/'.join(other.key)} disagrees with {REFERENCE_SIMULATOR}: "
+              + "; ".join(problems), file=sys.stderr)
+    return 1 if any(record.broken for record in records) or disagreeing or not records else 0
 
 
 def _add_boards(commands: argparse._SubParsersAction) -> None:

@@ -225,3 +225,18 @@ def test_a_cross_check_names_every_disagreement():
     assert problems == ["stack_bytes 904 vs 900", "outputs differ: max diff 1 vs 0"]
     broken = _simulated("renode", 1_000, 2_000, max_diff=3)
     assert cross_check(iss, broken) == [f"renode {broken.broken}"]
+
+
+def test_tinybench_run_fails_when_simulators_disagree(tmp_path, monkeypatch, capsys):
+    import tinybench.pipeline
+
+    iss = _simulated("iss", 1_000, 2_000)
+    ran = [iss, _simulated("renode", 1_000, 2_000)]
+    monkeypatch.setattr(tinybench.pipeline, "run_matrix", lambda *args: (ran, []))
+    command = ["run", "--task", "kws01", "--backend", "tvm", "--board", "nrf52840",
+               "--simulator", "all", "--results", str(tmp_path / "r.jsonl")]
+    assert main(command) == 0
+    ran[1] = _simulated("renode", 1_001, 2_000)
+    assert main(command) == 1
+    assert "kws01/tvm/nrf52840/renode disagrees with iss: instructions 1,001 vs 1,000" in (
+        capsys.readouterr().err)

@@ -194,3 +194,12 @@ def cross_check(reference: Record, other: Record) -> list[str]:
         problems.append(f"outputs differ: max diff {other.check.max_abs_diff} vs "
                         f"{reference.check.max_abs_diff}")
     return problems
+
+
+def cross_checks(records: Iterable[Record]) -> list[tuple[Record, Record, list[str]]]:
+    """(reference run, other run, its disagreements) for each run on another simulator whose
+    firmware also ran on REFERENCE_SIMULATOR, the newest record of each key."""
+    ran = [r for r in latest(records) if r.instructions is not None]
+    ours = {r.key[:3]: r for r in ran if r.simulator == REFERENCE_SIMULATOR}
+    return [(ours[r.key[:3]], r, cross_check(ours[r.key[:3]], r)) for r in ran
+            if r.simulator != REFERENCE_SIMULATOR and r.key[:3] in ours]

@@ -10,12 +10,12 @@ from tinybench.reports.compare import (
     CROSS_CHECK_CYCLES,
     REFERENCE_SIMULATOR,
     Outcome,
-    cross_check,
+    cross_checks,
     versus,
 )
 from tinybench.reports.table import IDENTITY, runs_frame
 from tinybench.reports.thresholds import Threshold
-from tinybench.results import Record, latest
+from tinybench.results import Record
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
 MARKS = {
@@ -77,14 +77,8 @@ def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None
 
 def _simulators(records: list[Record]) -> str | None:
     """Each other simulator's run against the reference simulator's run of the same firmware."""
-    ran = [r for r in latest(records) if r.instructions is not None]
-    ours = {r.key[:3]: r for r in ran if r.simulator == REFERENCE_SIMULATOR}
     rows = []
-    for other in ran:
-        base = ours.get(other.key[:3])
-        if other.simulator == REFERENCE_SIMULATOR or base is None:
-            continue
-        problems = cross_check(base, other)
+    for base, other, problems in cross_checks(records):
         rows.append({
             **dict(zip(IDENTITY, other.key, strict=True)),
             f"{REFERENCE_SIMULATOR} instructions": f"{base.instructions:,}",
