@@ -18,7 +18,7 @@ import pytest
 
 from tinybench.errors import TinybenchError, ToolNotFoundError
 from tinybench.reports.thresholds import Threshold, add_compare_options, thresholds_from_options
-from tinybench.results import Key, Record, append_records, load_records
+from tinybench.results import Record, append_records, load_records
 
 if TYPE_CHECKING:
     from tinybench.pipeline import RunSpec
@@ -59,7 +59,7 @@ class BenchSession:
         """Run `spec` once per session and keep its record; skip when a tool it needs is absent."""
         from tinybench.pipeline import run
 
-        done = next((r for r in self.records if r.key == _key(spec)), None)
+        done = next((r for r in self.records if r.key == spec.key), None)
         if done is not None:
             return done
         try:
@@ -77,7 +77,7 @@ class BenchSession:
 
     def matrix_baseline(self) -> list[Record]:
         """The baseline records of this session's matrix (other keys are not compared)."""
-        keys = {_key(spec) for spec in self.specs}
+        keys = {spec.key for spec in self.specs}
         return [record for record in self.baseline or () if record.key in keys]
 
     def markdown(self) -> str:
@@ -89,10 +89,6 @@ class BenchSession:
             return markdown_report(self.records)
         outcomes = compare_runs(self.matrix_baseline(), self.records, self.thresholds)
         return markdown_comparison(outcomes, self.thresholds)
-
-
-def _key(spec: RunSpec) -> Key:
-    return (spec.task_name, spec.backend, spec.board, spec.simulator)
 
 
 _SESSION = pytest.StashKey[BenchSession]()
