@@ -23,7 +23,7 @@ from tinybench.backends.tflm_lib import TflmLibrary
 from tinybench.backends.tvm import TvmBackend
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError
-from tinybench.models import convert, reference
+from tinybench.models import convert, export, reference
 from tinybench.paths import intact, seal, write_sealed
 from tinybench.pipeline import RunSpec, run, run_matrix
 from tinybench.results import Record, load_records
@@ -67,11 +67,12 @@ def test_an_entry_without_its_seal_is_not_trusted(tmp_path):
 def test_a_damaged_model_export_is_converted_again(monkeypatch, caplog):
     flatbuffer = model_bytes()
     calls = []
-    monkeypatch.setattr(convert, "convert", lambda task, seed: calls.append(task) or flatbuffer)
-    path = convert.export("ad01")
-    assert convert.export("ad01") == path and len(calls) == 1
+    monkeypatch.setattr(convert, "convert_quietly",
+                        lambda task, seed, log: calls.append(task) or flatbuffer)
+    path = export("ad01", seed=1)
+    assert export("ad01", seed=1) == path and len(calls) == 1
     _damage(path)
-    assert convert.export("ad01") == path and len(calls) == 2
+    assert export("ad01", seed=1) == path and len(calls) == 2
     assert path.read_bytes() == flatbuffer
     assert "does not match its recorded hash" in caplog.text
 

@@ -1,5 +1,5 @@
-"""Models: export the task models as int8 .tflite, inspect any .tflite, run it on the host."""
+"""Models: the task models as int8 .tflite, inspection of any .tflite, host references."""
 
-from tinybench.models.convert import export
+from tinybench.models.export import export
 
 __all__ = ["export"]

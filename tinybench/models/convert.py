@@ -1,13 +1,13 @@
-"""Task -> full-integer int8 .tflite, deterministic for a seed, cached by content hash.
+"""Task -> full-integer int8 .tflite with TensorFlow's converter, deterministic for a seed.
 
 Weights are untrained but drawn from a seeded generator, and the converter calibrates on
-seeded synthetic inputs, so the same seed always gives a byte-identical flatbuffer.
+seeded synthetic inputs, so the same seed and TensorFlow always give a byte-identical
+flatbuffer (another TensorFlow release may give other bytes: see tinybench.models.twins).
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import sys
 import warnings
@@ -17,26 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinybench.paths import cache_dir, content_hash, intact, write_sealed
-from tinybench.tasks import base, get_task
-
 if TYPE_CHECKING:
     import keras
 
     from tinybench.tasks import Task
 
 CALIBRATION_SAMPLES = 32
-
-
-def export(task: str, seed: int = 0) -> Path:
-    """The cached int8 .tflite of `task` with weights from `seed`; converted on first use."""
-    spec = get_task(task)
-    path = cache_dir("models") / f"{spec.name}-s{seed}-{_cache_key(spec, seed)}.tflite"
-    if not intact(path):
-        with _output_to(path.with_suffix(".log")):
-            data = convert(spec, seed)
-        write_sealed(path, data)
-    return path
 
 
 def convert(task: Task, seed: int = 0) -> bytes:
@@ -68,6 +54,12 @@ def convert(task: Task, seed: int = 0) -> bytes:
     with warnings.catch_warnings():  # it asks for input statistics that calibration provides
         warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
         return converter.convert()
+
+
+def convert_quietly(task: Task, seed: int, log: Path) -> bytes:
+    """`convert`, with TensorFlow's progress output sent to `log` instead of the terminal."""
+    with _output_to(log):
+        return convert(task, seed)
 
 
 @contextlib.contextmanager
@@ -117,16 +109,3 @@ def _initialise(model: keras.Model, rng: np.random.Generator, batch: np.ndarray)
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = 0.0  # the moving statistics become those of this one batch
     model(batch, training=True)
-
-
-def _cache_key(task: Task, seed: int) -> str:
-    """Changes when the task's model code, this converter or TensorFlow changes."""
-    from importlib.metadata import version
-
-    return content_hash(
-        Path(inspect.getfile(task.build)),
-        Path(base.__file__),
-        Path(__file__),
-        version("tensorflow"),
-        str(seed),
-    )
