@@ -10,11 +10,14 @@ that run with the reason and go on.
 
 from __future__ import annotations
 
+import functools
+import platform
 import re
 import statistics
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from tinybench.models.reference import Golden
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
+# Recorded in each record's environment: they make the models and the host references.
+ENVIRONMENT_PACKAGES = ("tinybench", "tensorflow", "ai-edge-litert", "tflite-micro", "tflite",
+                        "numpy")
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,8 @@ def run(spec: RunSpec) -> Record:
     except TinybenchError as error:
         return make_record(spec, board, trail.model_hash, trail.versions, status="failed",
                            stage=trail.stage, reason=_one_line(error))
-    return make_record(spec, board, prepared.model_hash, prepared.versions,
+    versions = {**prepared.versions, "simulator": SIMULATORS[spec.simulator].version()}
+    return make_record(spec, board, prepared.model_hash, versions,
                        cycles=measured.cycles, instructions=measured.instructions,
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
@@ -266,14 +273,27 @@ def make_record(spec: RunSpec, board: Board, model_hash: str, versions: dict[str
                   board=board.name, simulator=spec.simulator, clock_hz=board.clock_hz,
                   tools={**_tools(), **versions},
                   options={"opt": spec.opt, "inputs": str(spec.inputs)},
-                  commit=_commit(), **measured)
+                  environment=_environment(), commit=_commit(), **measured)
 
 
 def _tools() -> dict[str, str]:
+    """The versions that shape every run's figures, besides the backend's and simulator's."""
     from tinybench.simulators import cycles
 
     return {"gcc": find_toolchain().version,
             "cycle_model": content_hash(Path(cycles.__file__))}
+
+
+@functools.cache
+def _environment() -> dict[str, str]:
+    """What else a run used: Python, tinybench, and the packages that make models and references."""
+    found = {"python": platform.python_version(), "host": platform.machine()}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "absent"
+    return found
 
 
 def _one_line(error: Exception) -> str:

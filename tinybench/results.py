@@ -23,7 +23,10 @@ from typing import Literal
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Older versions this tinybench still reads, each with how its raw record becomes the current
+# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it).
+MIGRATIONS = {1: lambda raw: raw}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -85,9 +88,12 @@ class Record:
 
     A failed run has status "failed", the `stage` it stopped in (convert, build, simulate,
     analyze…) and a one-line `reason`; the fields it did not reach stay None. `tools` holds the
-    versions of everything that shapes the figures (compiler, engine, cycle model…) and `options`
-    the knobs given to the run (optimisation level, arena margin…): with the model hash they make
-    the `config_hash`, and runs whose config_hash differs are not compared with each other.
+    versions of everything that shapes the figures (compiler, engine, simulator, cycle model)
+    and `options` the knobs given to the run (optimisation level, inputs): with the model hash
+    and the clock they make the `config_hash`, and runs whose config_hash differs are not
+    compared with each other. `environment` records the rest of what the run used (Python,
+    TensorFlow, the host reference engines…): it says how a record was made but does not
+    decide comparability, since it does not move the figures.
     """
 
     task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01) or the stem of a .tflite file
@@ -107,6 +113,7 @@ class Record:
     check: OutputCheck | None = None
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
     commit: str | None = None  # the tinybench checkout's git sha, "+dirty" when modified
     time: str = field(default_factory=_now)  # when the run finished, ISO 8601 UTC
 
@@ -195,10 +202,13 @@ def parse_record(line: str, where: str) -> Record:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a JSON object per line; is this a results file?")
     version = raw.pop("schema_version", None)
+    if version in MIGRATIONS:
+        raw, version = MIGRATIONS[version](raw), SCHEMA_VERSION
     if version != SCHEMA_VERSION:
         raise ConfigError(
             f"{where}: results schema_version {version} is not readable by this tinybench "
-            f"(it reads {SCHEMA_VERSION}); use the tinybench version that wrote it"
+            f"(it reads {', '.join(map(str, [*MIGRATIONS, SCHEMA_VERSION]))}); use the tinybench "
+            "version that wrote it"
         )
     try:
         return Record.from_dict(raw)
@@ -248,3 +258,17 @@ def append_records(path: Path, records: Iterable[Record]) -> None:
         if old and not old.endswith("\n"):
             old += "\n"
         atomic_write(path, old + lines)
+
+
+def replace_records(path: Path, records: list[Record]) -> int:
+    """Put `records` in the `.jsonl` file at `path` in place of its records of the same keys.
+
+    The file's records of other keys stay, before the new ones; the rewrite is atomic and
+    under the lock. Returns how many records were kept.
+    """
+    keys = {record.key for record in records}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.parent):
+        kept = [r for r in load_records(path) if r.key not in keys] if path.is_file() else []
+        atomic_write(path, "".join(record.to_json() + "\n" for record in kept + records))
+    return len(kept)

@@ -21,6 +21,7 @@ from tinybench.firmware.build import Firmware
 from tinybench.models.reference import Golden
 from tinybench.pipeline import RunSpec, Trail, matrix, prepare, run, run_matrix
 from tinybench.results import load_records
+from tinybench.simulators import SIMULATORS
 from tinybench.toolchain import find_toolchain
 
 
@@ -127,7 +128,7 @@ def test_a_run_through_every_stage_is_an_ok_record_of_what_was_prepared(stages):
     assert (record.status, record.stage, record.reason) == ("ok", None, None)
     assert (record.cycles, record.instructions, record.memory.flash_bytes) == (500, 400, 1000)
     assert (record.check.inputs, record.check.max_abs_diff) == (2, 0)
-    assert record.tools == {"gcc": "12", "engine": "1.0"}
+    assert record.tools == {"gcc": "12", "engine": "1.0", "simulator": SIMULATORS["iss"].version()}
     assert record.model_hash == pipeline.content_hash(pipeline.model_file("kws01"))
 
 

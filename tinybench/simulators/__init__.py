@@ -35,6 +35,9 @@ class Simulator(Protocol):
     def missing(self) -> str | None:
         """Why this simulator cannot run on this machine, with what to do; None when it can."""
 
+    def version(self) -> str:
+        """The version of what executes the firmware, for a record's tools."""
+
     def run(
         self, elf: Path, board: Board, uart_input: bytes, max_instructions: int
     ) -> SimResult:

@@ -492,6 +492,11 @@ class IssSimulator:
                 return f"the built-in simulator needs {module}: pip install tinybench"
         return native.unavailable()
 
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"unicorn {version('unicorn')}, capstone {version('capstone')}"
+
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         """Run `elf` until it idles waiting for input; faults and timeouts raise."""
         return _Run(Path(elf), board, uart_input, max_instructions).execute()

@@ -164,6 +164,9 @@ class RenodeSimulator:
             return f"renode-test needs {', '.join(absent)}: pip install 'tinybench[renode]'"
         return None
 
+    def version(self) -> str:
+        return f"{COMPONENT.title} ({COMPONENT.commit[:12]})"
+
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         reason = self.missing()
         if reason:
