@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what tinybench needs on Debian/Ubuntu: the Arm GCC toolchain (apt) and the
-# package with its TVM and developer extras (pip, into the active Python environment).
+# Install what tinybench needs on Debian/Ubuntu: the Arm GCC toolchain (apt), the package with
+# its extras at the exact versions of constraints.txt (pip, into the active Python environment),
+# and the pinned TFLM / CMSIS-NN sources (downloaded into ~/.cache/tinybench unless present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,9 @@ if ! command -v arm-none-eabi-gcc >/dev/null || ! dpkg -s "${packages[@]}" >/dev
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${packages[@]}"
 fi
 
-python3 -m pip install -q -e ".[tvm,renode,board,dev]"
+python3 -m pip install -q -c constraints.txt -e ".[tvm,renode,board,dev]"
+
+if ! tinybench deps fetch; then
+    echo "install.sh: the TFLM sources could not be downloaded; the tflm and cmsis-nn backends" \
+         "skip until \`tinybench deps fetch\` succeeds (see README, Upstream sources)" >&2
+fi

@@ -10,9 +10,13 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinybench import __version__
-from tinybench.errors import ConfigError, TinybenchError
+from tinybench.errors import BaselineIncomplete, ConfigError, TinybenchError
+
+if TYPE_CHECKING:
+    from tinybench.pipeline import RunSpec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands)
+    _add_baseline(commands)
     _add_boards(commands)
     _add_models(commands)
     _add_deps(commands)
@@ -31,14 +36,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
+    from tinybench.options import add_matrix_options
+
     p = commands.add_parser("run", help="run the benchmark matrix and print a Markdown table")
-    p.add_argument("--task", default="all",
-                   help="tasks (kws01,vww01,ic01,ad01), .tflite files, or 'all' (default)")
-    p.add_argument("--backend", default="tvm", help="tvm, tflm, cmsis-nn, or 'all' (default tvm)")
-    p.add_argument("--board", default="all", help="stm32f746, nrf52840, or 'all' (default)")
-    p.add_argument("--simulator", default="iss", help="iss (built in), renode, or 'all'")
-    p.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
-    p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+    add_matrix_options(p.add_argument, backend="tvm")
     p.add_argument("--results", type=Path, default=Path("results/runs/latest.jsonl"),
                    help="results file the records are appended to")
     p.add_argument("--resume", action="store_true",
@@ -46,17 +47,18 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _progress(index: int, total: int, spec: RunSpec, state: str) -> None:
+    print(f"[{index}/{total}] {spec.label}: {state}", file=sys.stderr, flush=True)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tinybench.pipeline import matrix, run_matrix
+    from tinybench.options import matrix_from_options
+    from tinybench.pipeline import run_matrix
     from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_checks
     from tinybench.reports.markdown import markdown_report
 
-    specs = matrix(args.task, args.backend, args.board, args.simulator, args.inputs, args.opt)
-
-    def progress(index: int, total: int, spec, state: str) -> None:
-        print(f"[{index}/{total}] {spec.label}: {state}", file=sys.stderr, flush=True)
-
-    records, skipped = run_matrix(specs, args.results, progress, args.resume)
+    specs = matrix_from_options(args)
+    records, skipped = run_matrix(specs, args.results, _progress, args.resume)
     if records:
         print(markdown_report(records))
     for spec, reason in skipped:
@@ -67,6 +69,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{'/'.join(other.key)} disagrees with {REFERENCE_SIMULATOR}: "
               + "; ".join(problems), file=sys.stderr)
     return 1 if any(record.broken for record in records) or disagreeing or not records else 0
+
+
+def _add_baseline(commands: argparse._SubParsersAction) -> None:
+    from tinybench.options import add_matrix_options
+
+    p = commands.add_parser("baseline", help="measure the baseline the regression gate compares "
+                            "with (by default the whole matrix on the built-in simulator)")
+    add_matrix_options(p.add_argument)
+    p.add_argument("--output", type=Path, default=Path("results/baseline.jsonl"),
+                   help="the baseline file (default results/baseline.jsonl); its runs of the "
+                        "matrix are replaced, its other runs kept")
+    p.set_defaults(func=_cmd_baseline)
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from tinybench.options import matrix_from_options
+    from tinybench.pipeline import run_matrix
+    from tinybench.reports.markdown import markdown_report
+    from tinybench.results import replace_records
+
+    specs = matrix_from_options(args)
+    records, skipped = run_matrix(specs, None, _progress)
+    problems = [f"{spec.label} skipped: {reason}" for spec, reason in skipped]
+    problems += [f"{'/'.join(r.key)} {r.broken}" for r in records if r.broken]
+    if problems:
+        raise BaselineIncomplete(f"{args.output} left as it was: {len(problems)} of {len(specs)} "
+                                 f"runs cannot be a baseline: {problems[0]}"
+                                 + (f" (and {len(problems) - 1} more)" if len(problems) > 1
+                                    else ""))
+    kept = replace_records(args.output, records)
+    print(markdown_report(records))
+    print(f"{len(records)} runs written to {args.output}"
+          + (f", {len(kept)} other runs kept" if kept else ""), file=sys.stderr)
+    return 0
 
 
 def _add_boards(commands: argparse._SubParsersAction) -> None:
@@ -88,7 +124,7 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("models", help="list, export and inspect models")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("list", help="list the benchmark tasks").set_defaults(func=_cmd_models_list)
-    e = verbs.add_parser("export", help="write a task's int8 .tflite")
+    e = verbs.add_parser("export", help="write a task's int8 .tflite (seed 0: the shipped one)")
     e.add_argument("task", help="a task name from 'tinybench models list'")
     e.add_argument("-o", "--output", type=Path, help="where to write it (default: TASK.tflite)")
     e.add_argument("--seed", type=int, default=0, help="seed of weights and calibration data")
@@ -96,6 +132,10 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
     i = verbs.add_parser("inspect", help="show ops, tensors, MACs and weight bytes of a .tflite")
     i.add_argument("file", type=Path, help="an int8 .tflite file")
     i.set_defaults(func=_cmd_models_inspect)
+    z = verbs.add_parser("freeze", help="convert the tasks' shipped models again with this "
+                         "TensorFlow (after a task's definition changed)")
+    z.add_argument("tasks", nargs="*", help="tasks to freeze (default: all)")
+    z.set_defaults(func=_cmd_models_freeze)
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
@@ -119,6 +159,17 @@ def _cmd_models_inspect(args: argparse.Namespace) -> int:
     from tinybench.models.inspect import format_model, inspect_model
 
     print(format_model(inspect_model(args.file)))
+    return 0
+
+
+def _cmd_models_freeze(args: argparse.Namespace) -> int:
+    from tinybench.models.twins import freeze
+    from tinybench.tasks import TASKS
+
+    for path in freeze(args.tasks or list(TASKS)):
+        print(path)
+    print("the task models changed: regenerate the baseline (tinybench baseline)",
+          file=sys.stderr)
     return 0
 
 
@@ -184,7 +235,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    from tinybench.reports.thresholds import add_compare_options
+    from tinybench.options import add_compare_options
 
     p = commands.add_parser("compare", help="compare results with a baseline; fail on regressions")
     p.add_argument("results", type=Path, metavar="RESULTS",
@@ -194,7 +245,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from tinybench.reports.compare import compare_runs, fail_on_regressions
+    from tinybench.options import minimum_comparable
+    from tinybench.reports.compare import check_coverage, compare_runs, fail_on_regressions
     from tinybench.reports.markdown import markdown_comparison
     from tinybench.reports.thresholds import thresholds_from_options
     from tinybench.results import load_records
@@ -206,6 +258,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                             thresholds)
     print(markdown_comparison(outcomes, thresholds), end="")
     fail_on_regressions(outcomes)
+    check_coverage(outcomes, minimum_comparable(args.min_comparable, args.allow_incomparable))
     return 0
 
 

@@ -43,3 +43,15 @@ class RegressionFound(TinybenchError):
     """A compared run is worse than its baseline beyond a threshold."""
 
     exit_code = 10
+
+
+class NothingComparable(TinybenchError):
+    """Fewer baseline runs than required were compared: the gate would have checked too little."""
+
+    exit_code = 11
+
+
+class BaselineIncomplete(TinybenchError):
+    """A baseline was not written because some of its runs were skipped or broken."""
+
+    exit_code = 12

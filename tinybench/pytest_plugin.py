@@ -4,8 +4,10 @@ A test that asks for `tinybench_spec` runs once per RunSpec of the matrix the `-
 options choose; the session fixture `tinybench` runs a spec (skipping it when a backend or
 simulator is absent), keeps the record and tells its regressions against the baseline. At the
 end the records and the Markdown report are written (`--tinybench-results`, `--tinybench-report`)
-and the comparison with the baseline is printed. Options are declared here cheaply: the
-pipeline is imported only when a benchmark runs.
+and the comparison with the baseline is printed. A session that could not compare every
+baseline run it selected (a changed model or tool, a skipped run) fails with exit code
+NothingComparable.exit_code and one line saying why, unless `--tinybench-allow-incomparable`.
+Options are declared here cheaply: the pipeline is imported only when a benchmark runs.
 """
 
 from __future__ import annotations
@@ -16,34 +18,31 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tinybench.errors import TinybenchError, ToolNotFoundError
-from tinybench.reports.thresholds import Threshold, add_compare_options, thresholds_from_options
-from tinybench.results import Record, append_records, load_records
+from tinybench.errors import NothingComparable, TinybenchError, ToolNotFoundError
+from tinybench.options import (
+    add_compare_options,
+    add_matrix_options,
+    matrix_from_options,
+    minimum_comparable,
+)
+from tinybench.reports.thresholds import Threshold, thresholds_from_options
+from tinybench.results import Key, Record, append_records, load_records
 
 if TYPE_CHECKING:
     from tinybench.pipeline import RunSpec
-    from tinybench.reports.compare import Regression
+    from tinybench.reports.compare import Outcome, Regression
+
+PREFIX = "tinybench-"  # of every option: --tinybench-task, --tinybench-baseline…
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tinybench", "tinybench benchmark matrix")
-    group.addoption("--tinybench-task", default="all",
-                    help="tasks (kws01,vww01,ic01,ad01), .tflite files, or 'all' (default)")
-    group.addoption("--tinybench-backend", default="all",
-                    help="tvm, tflm, cmsis-nn, or 'all' (default)")
-    group.addoption("--tinybench-board", default="all",
-                    help="stm32f746, nrf52840, or 'all' (default)")
-    group.addoption("--tinybench-simulator", default="iss",
-                    help="iss (built in, default), renode, or 'all'")
-    group.addoption("--tinybench-inputs", type=int, default=5,
-                    help="inputs checked against the host reference (default 5)")
-    group.addoption("--tinybench-opt", default="-O2",
-                    help="optimisation flag of the firmware builds (default -O2)")
-    group.addoption("--tinybench-results", metavar="FILE", default=None,
+    add_matrix_options(group.addoption, PREFIX)
+    group.addoption(f"--{PREFIX}results", metavar="FILE", default=None,
                     help="append this session's records to this .jsonl file")
-    group.addoption("--tinybench-report", metavar="FILE", default=None,
+    group.addoption(f"--{PREFIX}report", metavar="FILE", default=None,
                     help="write the Markdown report (and the comparison) to this file")
-    add_compare_options(group.addoption, "tinybench-")
+    add_compare_options(group.addoption, PREFIX)
 
 
 @dataclass(repr=False)  # its records would flood the failure reports
@@ -53,6 +52,8 @@ class BenchSession:
     specs: list[RunSpec]
     thresholds: tuple[Threshold, ...]
     baseline: list[Record] | None  # None: no baseline given, nothing to gate on
+    minimum: int | None = None  # baseline runs that must be compared; None: all selected
+    selected: set[Key] | None = None  # keys of the tests collected and not deselected
     records: list[Record] = field(default_factory=list)
 
     def run(self, spec: RunSpec) -> Record:
@@ -76,19 +77,34 @@ class BenchSession:
         return check_regressions(self.matrix_baseline(), [record], self.thresholds)
 
     def matrix_baseline(self) -> list[Record]:
-        """The baseline records of this session's matrix (other keys are not compared)."""
-        keys = {spec.key for spec in self.specs}
+        """The baseline records of the selected matrix (other keys are not compared)."""
+        keys = self.selected if self.selected is not None else {spec.key for spec in self.specs}
         return [record for record in self.baseline or () if record.key in keys]
+
+    def outcomes(self) -> list[Outcome]:
+        from tinybench.reports.compare import compare_runs
+
+        return compare_runs(self.matrix_baseline(), self.records, self.thresholds)
+
+    def incomparable(self) -> str | None:
+        """Why the gate compared too little of the baseline, in one line; None when it did not."""
+        from tinybench.reports.compare import check_coverage
+
+        if self.baseline is None:
+            return None
+        try:
+            check_coverage(self.outcomes(), self.minimum)
+        except NothingComparable as error:
+            return str(error)
+        return None
 
     def markdown(self) -> str:
         """The comparison with the baseline when there is one, else the results report."""
-        from tinybench.reports.compare import compare_runs
         from tinybench.reports.markdown import markdown_comparison, markdown_report
 
         if self.baseline is None:
             return markdown_report(self.records)
-        outcomes = compare_runs(self.matrix_baseline(), self.records, self.thresholds)
-        return markdown_comparison(outcomes, self.thresholds)
+        return markdown_comparison(self.outcomes(), self.thresholds)
 
 
 _SESSION = pytest.StashKey[BenchSession]()
@@ -97,19 +113,17 @@ _SESSION = pytest.StashKey[BenchSession]()
 def _bench(config: pytest.Config) -> BenchSession:
     """The session's BenchSession, made on first use so that other test runs never pay for it."""
     if _SESSION not in config.stash:
-        from tinybench.pipeline import matrix
-
         option = config.option
         try:
-            specs = matrix(option.tinybench_task, option.tinybench_backend,
-                           option.tinybench_board, option.tinybench_simulator,
-                           option.tinybench_inputs, option.tinybench_opt)
+            specs = matrix_from_options(option, PREFIX)
             thresholds = thresholds_from_options(option.tinybench_fail_on)
             baseline = (load_records(Path(option.tinybench_baseline))
                         if option.tinybench_baseline else None)
         except TinybenchError as error:
             pytest.fail(f"tinybench: {error}", pytrace=False)
-        config.stash[_SESSION] = BenchSession(specs, thresholds, baseline)
+        minimum = minimum_comparable(option.tinybench_min_comparable,
+                                     option.tinybench_allow_incomparable)
+        config.stash[_SESSION] = BenchSession(specs, thresholds, baseline, minimum)
     return config.stash[_SESSION]
 
 
@@ -117,6 +131,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tinybench_spec" in metafunc.fixturenames:
         specs = _bench(metafunc.config).specs
         metafunc.parametrize("tinybench_spec", specs, ids=[spec.label for spec in specs])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note which runs of the matrix were selected: only their baseline runs must compare."""
+    specs = [item.callspec.params["tinybench_spec"] for item in session.items
+             if "tinybench_spec" in getattr(getattr(item, "callspec", None), "params", {})]
+    if specs:
+        _bench(session.config).selected = {spec.key for spec in specs}
 
 
 @pytest.fixture(scope="session")
@@ -127,25 +149,31 @@ def tinybench(pytestconfig: pytest.Config) -> BenchSession:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     bench = session.config.stash.get(_SESSION, None)
-    if bench is None or not bench.records:
-        return
+    if bench is None or bench.selected is None:
+        return  # no benchmark was selected in this session
     option = session.config.option
-    if option.tinybench_results:
+    if option.tinybench_results and bench.records:
         append_records(Path(option.tinybench_results), bench.records)
     if option.tinybench_report:
         from tinybench.paths import atomic_write
         from tinybench.reports.markdown import markdown_report
 
-        report = markdown_report(bench.records)
+        report = markdown_report(bench.records) if bench.records else "No run finished.\n"
         if bench.baseline is not None:
             report += f"\n## Against the baseline\n\n{bench.markdown()}"
         atomic_write(Path(option.tinybench_report), report)
+    if bench.incomparable() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = NothingComparable.exit_code
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                             config: pytest.Config) -> None:
     bench = config.stash.get(_SESSION, None)
-    if bench is None or not bench.records:
+    if bench is None or bench.selected is None:
         return
     terminalreporter.write_sep("=", "tinybench")
-    terminalreporter.write(bench.markdown())
+    if bench.records or bench.baseline is not None:
+        terminalreporter.write(bench.markdown())
+    problem = bench.incomparable()
+    if problem:
+        terminalreporter.write_line(f"tinybench: {problem}", red=True, bold=True)

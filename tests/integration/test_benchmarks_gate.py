@@ -1,12 +1,14 @@
-"""The regression gate end to end: the CI workflow's commands, and a slowed build caught.
+"""The regression gate end to end: the CI workflow's commands, a fresh baseline that compares
+cleanly, a slowed build caught, and a baseline of other models refused as incomparable.
 
-Both run real benchmarks of one small task (ad01 on TVM, nrf52840) in pytest subprocesses.
+They run real benchmarks of one small task (ad01 on TVM, nrf52840), some in pytest subprocesses.
 """
 
 import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from tinybench import deps
 from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.cli import main as tinybench
 from tinybench.pipeline import RunSpec, missing
+from tinybench.results import append_records, load_records
 
 pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
 
@@ -74,6 +77,7 @@ def test_the_workflow_commands_gate_and_summarise(tmp_path):
     assert "## Against the baseline" in text
     assert "not comparable (x)" not in text, ("the committed baseline was measured with other "
                                               "tools or options: regenerate it (results/README.md)")
+    assert "1 of 1 runs comparable with the baseline." in text
     assert row("").search(text), text
     assert (tmp_path / "results" / "results.jsonl").is_file()
 
@@ -85,11 +89,41 @@ def _pytest_benchmarks(tmp_path: Path, *options: str) -> subprocess.CompletedPro
                           text=True)
 
 
+def _baseline(path: Path) -> None:
+    assert tinybench(["baseline", "--task", SPEC.task, "--backend", SPEC.backend, "--board",
+                      SPEC.board, "--inputs", str(SPEC.inputs), "--output", str(path)]) == 0
+
+
+def test_a_fresh_baseline_compares_cleanly_with_a_fresh_run(tmp_path, capsys):
+    base, fresh = tmp_path / "base.jsonl", tmp_path / "fresh.jsonl"
+    _baseline(base)
+    assert tinybench(["run", "--task", SPEC.task, "--backend", SPEC.backend, "--board",
+                      SPEC.board, "--inputs", str(SPEC.inputs), "--results", str(fresh)]) == 0
+    capsys.readouterr()
+    assert tinybench(["compare", str(fresh), "--baseline", str(base)]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 runs comparable with the baseline." in out
+    assert row("").search(out), out
+
+
+def test_a_baseline_of_other_models_fails_the_gate_in_one_line(tmp_path, capsys):
+    base, other = tmp_path / "base.jsonl", tmp_path / "other.jsonl"
+    _baseline(base)
+    append_records(other, [replace(r, model_hash="0" * 16) for r in load_records(base)])
+    capsys.readouterr()
+    assert tinybench(["compare", str(base), "--baseline", str(other)]) == 11
+    assert capsys.readouterr().err.startswith(
+        "tinybench: error: 0 of 1 runs comparable with the baseline: 1 model changed;")
+    gated = _pytest_benchmarks(tmp_path, "--tinybench-baseline", str(other))
+    assert gated.returncode == 11, gated.stdout
+    assert "1 passed" in gated.stdout
+    assert "tinybench: 0 of 1 runs comparable with the baseline: 1 model changed;" in gated.stdout
+
+
 def test_a_slowed_build_fails_compare_and_the_benchmarks_then_passes_again(tmp_path, capsys):
     (tmp_path / "slow_build.py").write_text(SLOW_BUILD)
     base, slow, fixed = (tmp_path / f"{name}.jsonl" for name in ("base", "slow", "fixed"))
-    assert tinybench(["run", "--task", SPEC.task, "--backend", SPEC.backend, "--board",
-                      SPEC.board, "--inputs", str(SPEC.inputs), "--results", str(base)]) == 0
+    _baseline(base)
     gate = ["--tinybench-baseline", str(base)]
 
     slowed = _pytest_benchmarks(tmp_path, *gate, "-p", "slow_build", "--tinybench-results",

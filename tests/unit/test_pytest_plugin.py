@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tinybench.pipeline  # noqa: F401  (loaded once here: numpy cannot load twice in a process)
+from tinybench.errors import NothingComparable
 from tinybench.results import append_records, load_records
 
 pytest_plugins = ["pytester"]
@@ -74,7 +75,7 @@ def test_the_gate_fails_regressed_and_broken_runs_and_writes_files(bench, tmp_pa
         "*AssertionError: outputs differ from the reference by 3 LSB (tolerance 0)*",
         "*= tinybench =*",
         "5 runs in the baseline or now: 2 regressed (+), 1 improved (-), 1 broken (!), "
-        "1 unchanged.",
+        "1 unchanged. 5 of 5 runs comparable with the baseline.",
         "| +*| kws01*| cmsis-nn*| stm32f746*| iss*| **3,200,000 (+150,000, +4.9 %)** |*",
         "SKIPPED*tvm is not installed here",
     ])
@@ -112,6 +113,53 @@ def test_a_run_on_another_simulator_must_agree_with_the_built_in_one(bench, tmp_
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: cycles * vs * (limit ±0.5%)*"])
     result.stdout.fnmatch_lines(["*| renode *| agrees *|*"])
+
+
+def _other_models(tmp_path: Path) -> Path:
+    """The golden baseline as if every model had been converted to other bytes."""
+    baseline = tmp_path / "other-models.jsonl"
+    append_records(baseline, [replace(r, model_hash="0" * 16)
+                              for r in load_records(DATA / "baseline.jsonl")])
+    return baseline
+
+
+def test_a_gate_that_can_compare_nothing_fails_with_its_own_exit_code(bench, tmp_path):
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
+                   "--tinybench-baseline", str(_other_models(tmp_path)))
+    result.assert_outcomes(passed=3)
+    assert result.ret == NothingComparable.exit_code
+    result.stdout.fnmatch_lines(["tinybench: 0 of 3 runs comparable with the baseline: "
+                                 "3 model changed; if that change is meant, regenerate the "
+                                 "baseline with `tinybench baseline`*"])
+
+
+def test_allow_incomparable_keeps_a_gate_that_compared_nothing_passing(bench, tmp_path):
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
+                   "--tinybench-baseline", str(_other_models(tmp_path)),
+                   "--tinybench-allow-incomparable")
+    assert result.ret == pytest.ExitCode.OK
+    assert "tinybench: 0 of 3" not in result.stdout.str()
+
+
+def test_a_skipped_run_of_the_baseline_counts_as_not_compared(bench, tmp_path):
+    ran = [r for r in load_records(DATA / "current.jsonl") if r.backend != "tvm"]
+    records = tmp_path / "without-tvm.jsonl"
+    append_records(records, ran)
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
+                   "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                   "--tinybench-fail-on", "cycles:+5%", records=records)
+    result.assert_outcomes(passed=2, skipped=1)
+    assert result.ret == NothingComparable.exit_code
+    result.stdout.fnmatch_lines(["tinybench: 2 of 3 runs comparable with the baseline: "
+                                 "1 not run;*"])
+
+
+def test_deselected_runs_are_not_required(bench, tmp_path):
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
+                   "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                   "--tinybench-fail-on", "cycles:+5%", "-k", "not tvm")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
 
 
 @pytest.mark.parametrize(("option", "message"), [

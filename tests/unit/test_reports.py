@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from tinybench.cli import main
-from tinybench.errors import ConfigError, RegressionFound
+from tinybench.errors import ConfigError, NothingComparable, RegressionFound
+from tinybench.options import add_compare_options
 from tinybench.reports import render
 from tinybench.reports.chart import latency_ram_chart
 from tinybench.reports.compare import (
@@ -23,11 +24,10 @@ from tinybench.reports.markdown import markdown_comparison, markdown_report
 from tinybench.reports.table import runs_frame
 from tinybench.reports.thresholds import (
     Threshold,
-    add_compare_options,
     parse_threshold,
     thresholds_from_options,
 )
-from tinybench.results import OutputCheck, Record, load_records
+from tinybench.results import OutputCheck, Record, append_records, load_records
 
 DATA = Path(__file__).parent.parent / "data" / "results"
 DEFAULTS = thresholds_from_options(None)
@@ -193,6 +193,22 @@ def test_cli_report_and_compare(tmp_path, capsys):
     assert "| +  " in captured.out
     assert captured.err.startswith("tinybench: error: 3 regression(s): ")
     assert main(["compare", head]) == ConfigError.exit_code
+
+
+def test_cli_compare_fails_in_one_line_when_it_can_compare_nothing(tmp_path, capsys):
+    base, other = tmp_path / "base.jsonl", tmp_path / "other-models.jsonl"
+    records = [r for r in load_records(DATA / "baseline.jsonl") if not r.broken]
+    append_records(base, records)
+    append_records(other, [replace(r, model_hash="0" * 16) for r in records[1:]])
+    base = str(base)
+    assert main(["compare", "--baseline", base, str(other)]) == NothingComparable.exit_code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"tinybench: error: 0 of {len(records)} runs comparable with the baseline: "
+                   f"{len(records) - 1} model changed; 1 not run; if that change is meant, "
+                   "regenerate the baseline with `tinybench baseline`, else run what is missing "
+                   "(--allow-incomparable accepts fewer)"]
+    assert main(["compare", "--baseline", base, str(other), "--allow-incomparable"]) == 0
+    assert main(["compare", "--baseline", base, str(other), "--min-comparable", "1"]) != 0
 
 
 def _simulated(simulator: str, instructions: int, cycles: int, board: str = "nrf52840",

@@ -4,21 +4,24 @@ The gate joins a run with its baseline by key (task, backend, board, simulator) 
 "+" worse beyond a threshold, "-" better beyond it, "" within, "!" broken (failed or wrong
 outputs), "x" not comparable (the configuration changed), "new" or "missing". Thresholds are
 written `metric:+limit` in the metric's unit or in percent (`cycles:+2%`, `flash_bytes:+1024`);
-they are parsed in tinybench.reports.thresholds.
+they are parsed in tinybench.reports.thresholds. A gate that compared nothing must not pass:
+`check_coverage` fails when fewer baseline runs than required were compared.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from tinybench.errors import RegressionFound
+from tinybench.errors import NothingComparable, RegressionFound
 from tinybench.reports.table import IDENTITY, format_value
 from tinybench.reports.thresholds import Threshold
 from tinybench.results import Key, Record, latest
 
+REGENERATE = "tinybench baseline"  # the command that measures the baseline again
 REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
 # Cycles may differ a little between simulators: they cut straight-line code into blocks at
 # different places (e.g. at a 4 KiB page), and where a block falls through into the next the
@@ -71,6 +74,14 @@ class Outcome:
     note: str
     changes: tuple[Change, ...] = ()
     regressions: tuple[Regression, ...] = ()
+    in_baseline: bool = True
+    # Why a run of the baseline was not compared: each configuration change, or "not run".
+    incomparable: tuple[str, ...] = ()
+
+    @property
+    def compared(self) -> bool:
+        """Whether this baseline run was checked against a run of the same configuration."""
+        return self.in_baseline and not self.incomparable
 
 
 def _config_changes(base: Record, head: Record) -> list[str]:
@@ -99,11 +110,11 @@ def _outcome(
     key: Key, base: Record | None, head: Record | None, thresholds: tuple[Threshold, ...]
 ) -> Outcome:
     if head is None:
-        return Outcome(key, "missing", "in the baseline only")
+        return Outcome(key, "missing", "in the baseline only", incomparable=("not run",))
     if base is None:
         if head.broken:
-            return Outcome(key, "!", f"new and broken: {head.broken}")
-        return Outcome(key, "new", "not in the baseline")
+            return Outcome(key, "!", f"new and broken: {head.broken}", in_baseline=False)
+        return Outcome(key, "new", "not in the baseline", in_baseline=False)
     if head.broken:
         if base.broken:
             return Outcome(key, "!", f"still broken: {head.broken}")
@@ -111,7 +122,8 @@ def _outcome(
     if base.broken:
         return Outcome(key, "", f"fixed; the baseline {base.broken}")
     if base.config_hash != head.config_hash:
-        return Outcome(key, "x", "not comparable: " + "; ".join(_config_changes(base, head)))
+        changes = tuple(_config_changes(base, head))
+        return Outcome(key, "x", "not comparable: " + "; ".join(changes), incomparable=changes)
     changes = tuple(_change(t, base, head) for t in thresholds)
     regressions = tuple(
         Regression(key, c.metric,
@@ -149,6 +161,38 @@ def fail_on_regressions(outcomes: list[Outcome]) -> None:
     if regressions:
         raise RegressionFound(f"{len(regressions)} regression(s): "
                               + "; ".join(map(str, regressions)))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of the baseline's runs were compared, and why the others were not."""
+
+    compared: int
+    baseline: int  # runs of the baseline among the outcomes
+    reasons: tuple[tuple[str, int], ...]  # (why not compared, how many runs), most common first
+
+    def summary(self) -> str:
+        why = "; ".join(f"{count} {reason}" for reason, count in self.reasons)
+        return (f"{self.compared} of {self.baseline} runs comparable with the baseline"
+                + (f": {why}" if why else ""))
+
+
+def coverage(outcomes: list[Outcome]) -> Coverage:
+    """Count the baseline runs among `outcomes` that were compared, with the others' reasons."""
+    in_baseline = [o for o in outcomes if o.in_baseline]
+    reasons = Counter(reason for o in in_baseline for reason in o.incomparable)
+    return Coverage(sum(o.compared for o in in_baseline), len(in_baseline),
+                    tuple(reasons.most_common()))
+
+
+def check_coverage(outcomes: list[Outcome], minimum: int | None = None) -> Coverage:
+    """Raise NothingComparable when fewer than `minimum` baseline runs (default: all) compared."""
+    found = coverage(outcomes)
+    if found.compared < (found.baseline if minimum is None else minimum):
+        raise NothingComparable(f"{found.summary()}; if that change is meant, regenerate the "
+                                f"baseline with `{REGENERATE}`, else run what is missing "
+                                "(--allow-incomparable accepts fewer)")
+    return found
 
 
 def versus(frame: pd.DataFrame, axis: str, metric: str, reference: str | None = None

@@ -10,6 +10,7 @@ from tinybench.reports.compare import (
     CROSS_CHECK_CYCLES,
     REFERENCE_SIMULATOR,
     Outcome,
+    coverage,
     cross_checks,
     versus,
 )
@@ -140,7 +141,8 @@ def markdown_comparison(outcomes: list[Outcome], thresholds: tuple[Threshold, ..
                      **{t.metric: cells.get(t.metric, "") for t in thresholds},
                      "note": outcome.note})
     table = pd.DataFrame(rows, columns=["", *IDENTITY, *(t.metric for t in thresholds), "note"])
-    return (f"{len(outcomes)} runs in the baseline or now: {summary or 'nothing'}.\n"
+    return (f"{len(outcomes)} runs in the baseline or now: {summary or 'nothing'}. "
+            f"{coverage(outcomes).summary()}.\n"
             f"Thresholds: {', '.join(map(str, thresholds))}. Marks: + worse beyond a threshold, "
             "- better beyond it, ! broken, x configuration changed.\n\n"
             f"{_table(table)}\n")

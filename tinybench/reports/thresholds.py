@@ -1,15 +1,15 @@
-"""Regression thresholds and the options that set them, shared by the CLI and the pytest plugin.
+"""Regression thresholds: how much a metric may grow before the gate calls it a regression.
 
 A threshold is written `metric:+limit`, in the metric's unit or in percent of the baseline
 (`cycles:+2%`, `flash_bytes:+1024`). This module stays free of pandas so that declaring the
-options costs nothing.
+options that use it costs nothing.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tinybench.errors import ConfigError
@@ -56,13 +56,3 @@ def thresholds_from_options(values: Iterable[str] | None) -> tuple[Threshold, ..
     chosen = {t.metric: t for t in map(parse_threshold, DEFAULT_THRESHOLDS)}
     chosen.update((t.metric, t) for t in map(parse_threshold, values or ()))
     return tuple(chosen.values())
-
-
-def add_compare_options(add_option: Callable[..., object], prefix: str = "") -> None:
-    """Declare `--baseline` and `--fail-on` with argparse's add_argument or pytest's addoption."""
-    add_option(f"--{prefix}baseline", metavar="FILE", default=None,
-               help="results (.jsonl file or folder) to compare against")
-    add_option(f"--{prefix}fail-on", metavar="METRIC:+LIMIT", action="append", default=None,
-               help="fail when METRIC grows beyond LIMIT (e.g. cycles:+2%%, flash_bytes:+1024); "
-                    "replaces that metric's default; defaults: "
-                    + ", ".join(DEFAULT_THRESHOLDS).replace("%", "%%"))

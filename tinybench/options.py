@@ -1,0 +1,76 @@
+"""Options shared by the `tinybench` command and the pytest plugin, declared once for both.
+
+Each `add_*` function takes argparse's `add_argument` or pytest's `addoption` and a prefix
+(`tinybench-` in pytest), as pytest-benchmark shares its options with its own command. Reading
+them back goes through the same prefix. Declaring them stays cheap: no pipeline, no pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tinybench.boards import all_boards
+from tinybench.reports.thresholds import DEFAULT_THRESHOLDS
+from tinybench.tasks import TASKS
+
+if TYPE_CHECKING:
+    from tinybench.pipeline import RunSpec
+
+AddOption = Callable[..., object]
+
+
+def _names(names: object) -> str:
+    return ", ".join(names)
+
+
+def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "all") -> None:
+    """Declare the axes of a benchmark matrix: tasks, backends, boards, simulators, inputs, opt."""
+    from tinybench.backends import BACKENDS
+    from tinybench.simulators import SIMULATORS
+
+    add_option(f"--{prefix}task", default="all",
+               help=f"tasks ({_names(TASKS)}), .tflite files, or 'all' (default)")
+    add_option(f"--{prefix}backend", default=backend,
+               help=f"{_names(BACKENDS)}, or 'all' (default {backend})")
+    add_option(f"--{prefix}board", default="all",
+               help=f"{_names(all_boards())}, or 'all' (default)")
+    add_option(f"--{prefix}simulator", default="iss",
+               help=f"{_names(SIMULATORS)}, or 'all' (default iss, the built-in one)")
+    add_option(f"--{prefix}inputs", type=int, default=5,
+               help="inputs checked against the host reference (default 5)")
+    add_option(f"--{prefix}opt", default="-O2",
+               help="optimisation flag of the firmware builds (default -O2)")
+
+
+def matrix_from_options(values: argparse.Namespace, prefix: str = "") -> list[RunSpec]:
+    """The run specs the matrix options in `values` select (names checked, one-line errors)."""
+    from tinybench.pipeline import matrix
+
+    def get(name: str) -> object:
+        return getattr(values, (prefix + name).replace("-", "_"))
+
+    return matrix(get("task"), get("backend"), get("board"), get("simulator"), get("inputs"),
+                  get("opt"))
+
+
+def add_compare_options(add_option: AddOption, prefix: str = "") -> None:
+    """Declare the regression gate's options: baseline, thresholds, how much must compare."""
+    add_option(f"--{prefix}baseline", metavar="FILE", default=None,
+               help="results (.jsonl file or folder) to compare against")
+    add_option(f"--{prefix}fail-on", metavar="METRIC:+LIMIT", action="append", default=None,
+               help="fail when METRIC grows beyond LIMIT (e.g. cycles:+2%%, flash_bytes:+1024); "
+                    "replaces that metric's default; defaults: "
+                    + ", ".join(DEFAULT_THRESHOLDS).replace("%", "%%"))
+    add_option(f"--{prefix}min-comparable", metavar="N", type=int, default=None,
+               help="fail unless at least N baseline runs are compared (default: every run the "
+                    "baseline has for what was selected)")
+    add_option(f"--{prefix}allow-incomparable", action="store_true", default=False,
+               help="pass even when runs could not be compared with the baseline (a changed "
+                    "model, tool or option; a run missing): same as --min-comparable 0")
+
+
+def minimum_comparable(min_comparable: int | None, allow_incomparable: bool) -> int | None:
+    """The least number of compared runs the gate accepts; None means all of the baseline's."""
+    return 0 if allow_incomparable else min_comparable
