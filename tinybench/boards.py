@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tinybench.errors import ConfigError
+from tinybench.names import lookup
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,4 @@ def all_boards() -> dict[str, Board]:
 
 
 def get_board(name: str) -> Board:
-    boards = all_boards()
-    if name not in boards:
-        hint = difflib.get_close_matches(name, boards, n=1)
-        more = f" Did you mean '{hint[0]}'?" if hint else ""
-        raise ConfigError(f"unknown board '{name}'; known boards: {', '.join(boards)}.{more}")
-    return boards[name]
+    return lookup("board", name, all_boards())

@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from tinybench.errors import ConfigError, ToolNotFoundError
+from tinybench.names import lookup
 from tinybench.paths import atomic_write, cache_dir
 
 PIN_FILE = ".tinybench-pin.json"
@@ -60,10 +61,7 @@ def components() -> dict[str, Component]:
 
 
 def get(name: str) -> Component:
-    known = components()
-    if name not in known:
-        raise ConfigError(f"unknown component '{name}'; known: {', '.join(known)}")
-    return known[name]
+    return lookup("component", name, components())
 
 
 def _cached_path(component: Component) -> Path:

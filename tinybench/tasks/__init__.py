@@ -5,9 +5,7 @@ Listing tasks is cheap; Keras is imported only when a task's model is built.
 
 from __future__ import annotations
 
-import difflib
-
-from tinybench.errors import ConfigError
+from tinybench.names import lookup
 from tinybench.tasks import ad, ic, kws, vww
 from tinybench.tasks.base import Task
 
@@ -17,11 +15,7 @@ __all__ = ["TASKS", "Task", "format_tasks", "get_task"]
 
 
 def get_task(name: str) -> Task:
-    if name not in TASKS:
-        hint = difflib.get_close_matches(name, TASKS, n=1)
-        more = f" Did you mean '{hint[0]}'?" if hint else ""
-        raise ConfigError(f"unknown task '{name}'; known tasks: {', '.join(TASKS)}.{more}")
-    return TASKS[name]
+    return lookup("task", name, TASKS)
 
 
 def format_tasks() -> str:
