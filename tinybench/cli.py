@@ -16,7 +16,7 @@ from tinybench import __version__
 from tinybench.errors import BaselineIncomplete, ConfigError, TinybenchError
 
 if TYPE_CHECKING:
-    from tinybench.pipeline import RunSpec
+    from tinybench.spec import RunSpec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +52,8 @@ def _progress(index: int, total: int, spec: RunSpec, state: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from tinybench.matrix import run_matrix
     from tinybench.options import matrix_from_options
-    from tinybench.pipeline import run_matrix
     from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_checks
     from tinybench.reports.markdown import markdown_report
 
@@ -84,8 +84,8 @@ def _add_baseline(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
+    from tinybench.matrix import run_matrix
     from tinybench.options import matrix_from_options
-    from tinybench.pipeline import run_matrix
     from tinybench.reports.markdown import markdown_report
     from tinybench.results import replace_records
 
@@ -146,7 +146,7 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_export(args: argparse.Namespace) -> int:
-    from tinybench.models import export
+    from tinybench.models.export import export
     from tinybench.paths import atomic_write
 
     output = args.output or Path(f"{args.task}.tflite")

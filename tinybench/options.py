@@ -16,7 +16,7 @@ from tinybench.reports.thresholds import DEFAULT_THRESHOLDS
 from tinybench.tasks import TASKS
 
 if TYPE_CHECKING:
-    from tinybench.pipeline import RunSpec
+    from tinybench.spec import RunSpec
 
 AddOption = Callable[..., object]
 
@@ -46,7 +46,7 @@ def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "
 
 def matrix_from_options(values: argparse.Namespace, prefix: str = "") -> list[RunSpec]:
     """The run specs the matrix options in `values` select (names checked, one-line errors)."""
-    from tinybench.pipeline import matrix
+    from tinybench.matrix import matrix
 
     def get(name: str) -> object:
         return getattr(values, (prefix + name).replace("-", "_"))

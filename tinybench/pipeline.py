@@ -1,23 +1,23 @@
-"""One benchmark run from a spec to a record: model → backend sources → firmware → simulation.
+"""One benchmark run, from a spec to a record: model → backend sources → firmware → simulation.
 
-`prepare` takes a frozen `RunSpec` as far as a linked, measured ELF and the host reference
-data; `run` then simulates it and returns a `Record`, and the real-board runner (tinybench.board)
-flashes and runs the very same image. In `run` a stage that fails turns into a failed record
-naming the stage and the reason: failure is data. A piece that is missing on this machine (a
+Each stage of a run is named by `Stage` and done by a plain callable of `Stages`: the real
+ones by default, fakes in tests. `prepare` takes a `RunSpec` as far as a linked, measured ELF
+and the host reference data; `run` then simulates it and returns a `Record`, and the real-board
+runner flashes and runs the very same image. A stage that fails raises `StageFailed` from
+`prepare` and becomes a failed record in `run`, naming the stage and the reason — whatever the
+error, so one broken run never ends a matrix. A piece that is missing on this machine (a
 backend's sources, a simulator) raises ToolNotFoundError before any work, so a matrix can skip
 that run with the reason and go on.
 """
 
 from __future__ import annotations
 
-import functools
-import platform
 import re
 import statistics
-import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,170 +25,64 @@ import numpy as np
 
 from tinybench import toolchain
 from tinybench.analysis.elf import MemoryReport, check_fit, measure
-from tinybench.backends import BACKENDS
-from tinybench.boards import Board, all_boards, get_board
+from tinybench.boards import Board, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
 from tinybench.firmware.build import Firmware, build_firmware
-from tinybench.paths import cache_dir, content_hash, repo_root
-from tinybench.protocol import parse_session, session_script
-from tinybench.results import (
-    Key,
-    Memory,
-    OutputCheck,
-    Record,
-    append_records,
-    latest,
-    load_records,
-)
-from tinybench.simulators import SIMULATORS, Mark, SimResult, Simulator
+from tinybench.names import lookup
+from tinybench.paths import cache_dir, content_hash
+from tinybench.protocol import completed_session, session_script
+from tinybench.provenance import common_tools, make_record
+from tinybench.results import Memory, OutputCheck, Record
+from tinybench.spec import RunSpec
 from tinybench.tasks import TASKS
-from tinybench.toolchain import find_toolchain
 
 if TYPE_CHECKING:
+    from tinybench.backends import Backend, FirmwareSources
     from tinybench.models.reference import Golden
+    from tinybench.simulators import Mark, SimResult, Simulator
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
-# Recorded in each record's environment: they make the models and the host references.
-ENVIRONMENT_PACKAGES = ("tinybench", "tensorflow", "ai-edge-litert", "tflite-micro", "tflite",
-                        "numpy")
+
+
+class Stage(StrEnum):
+    """The stages of a run, in order; a failed record names the one it stopped in."""
+
+    SETUP = "setup"  # names checked
+    CONVERT = "convert"  # the task's model, or the user's file checked
+    GENERATE = "generate"  # the backend's sources
+    BUILD = "build"  # the firmware ELF
+    ANALYZE = "analyze"  # Flash and RAM, and the fit to the board
+    REFERENCE = "reference"  # the host reference outputs
+    SIMULATE = "simulate"
+    CHECK = "check"  # the device outputs against the reference
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """What to run: a task name (or a .tflite path), a backend, a board and a simulator."""
+class Measured:
+    """What a simulation measured of the inferences of one spec."""
 
-    task: str
-    backend: str
-    board: str
-    simulator: str = "iss"
-    inputs: int = 5  # deterministic inputs checked against the host reference
-    opt: str = "-O2"  # optimisation level of the firmware build
-
-    @property
-    def label(self) -> str:
-        return f"{self.task_name}/{self.backend}/{self.board}/{self.simulator}"
-
-    @property
-    def key(self) -> Key:
-        """The key of the records this spec yields (see Record.key)."""
-        return (self.task_name, self.backend, self.board, self.simulator)
-
-    @property
-    def task_name(self) -> str:
-        return self.task if self.task in TASKS else Path(self.task).stem
+    cycles: int  # per inference: the median over the inputs
+    instructions: int
+    arena_bytes: int | None
+    stack_bytes: int | None
+    outputs: list[np.ndarray]  # one array per input
 
 
-def parse_list(text: str, known: Iterable[str], what: str) -> list[str]:
-    """Split 'a,b' (or 'all') into names, refusing unknown ones with the known list."""
-    names = list(known) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise ConfigError(f"unknown {what} '{','.join(unknown)}'; choose from {', '.join(known)}")
-    return names
+def _backends() -> Mapping[str, Backend]:
+    from tinybench.backends import BACKENDS
+
+    return BACKENDS
 
 
-def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
-           inputs: int = 5, opt: str = "-O2") -> list[RunSpec]:
-    """Every combination of comma-separated tasks (or .tflite files), backends, boards…"""
-    task_names = [t.strip() for t in tasks.split(",")] if tasks != "all" else list(TASKS)
-    for task in task_names:
-        if task not in TASKS and not Path(task).suffix == ".tflite":
-            raise ConfigError(f"unknown task '{task}'; choose from {', '.join(TASKS)} "
-                              "or give a .tflite file")
-    return [
-        RunSpec(task, backend, board, simulator, inputs, opt)
-        for task in task_names
-        for backend in parse_list(backends, BACKENDS, "backend")
-        for board in parse_list(boards, all_boards(), "board")
-        for simulator in parse_list(simulators, SIMULATORS, "simulator")
-    ]
+def _simulators() -> Mapping[str, Simulator]:
+    from tinybench.simulators import SIMULATORS
 
-
-def missing(spec: RunSpec) -> str | None:
-    """Why `spec` cannot run on this machine (toolchain, backend or simulator absent), or None."""
-    return missing_to_build(spec) or SIMULATORS[spec.simulator].missing()
-
-
-def missing_to_build(spec: RunSpec) -> str | None:
-    """Why `spec`'s firmware cannot be prepared here (toolchain or backend absent), or None."""
-    return toolchain.missing() or BACKENDS[spec.backend].missing()
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A spec's firmware, built, measured and fitted, with the data its outputs are checked on."""
-
-    spec: RunSpec
-    firmware: Firmware
-    memory: MemoryReport
-    golden: Golden  # seeded inputs and the backend's host reference outputs
-    model_hash: str
-    versions: dict[str, str]  # the backend's upstream versions, for the record's tools
-
-
-@dataclass
-class Trail:
-    """How far `prepare` got: the stage under way and what a record of the run knows so far."""
-
-    stage: str = "convert"
-    model_hash: str = ""
-    versions: dict[str, str] = field(default_factory=dict)
-
-
-def prepare(spec: RunSpec, trail: Trail | None = None) -> Prepared:
-    """Convert, generate, build, measure, check the fit and make the golden data (all cached).
-
-    Ask `missing_to_build` first. Errors propagate as raised; `trail`, when given, is kept up
-    to date with the stage that raised them.
-    """
-    trail = Trail() if trail is None else trail
-    board = get_board(spec.board)
-    backend = BACKENDS[spec.backend]
-    model = model_file(spec.task)
-    trail.model_hash = content_hash(model)
-    trail.stage = "generate"  # a backend refuses what it cannot run here, before any long work
-    workdir = cache_dir("work", spec.backend, board.name, trail.model_hash)
-    sources = backend.generate(model, board, workdir)
-    trail.versions = dict(sources.versions)
-    trail.stage = "build"
-    firmware = build_firmware(sources, board, opt=spec.opt)
-    trail.stage = "analyze"
-    memory = measure(firmware, board)
-    check_fit(board, memory.flash_bytes, memory.ram_bytes)
-    trail.stage = "reference"
-    golden = golden_data(model, spec.inputs, backend.reference)
-    return Prepared(spec, firmware, memory, golden, trail.model_hash, trail.versions)
-
-
-def run(spec: RunSpec) -> Record:
-    """Run one benchmark; a failing stage gives a failed record (ToolNotFoundError propagates)."""
-    reason = missing(spec)
-    if reason:
-        raise ToolNotFoundError(reason)
-    board = get_board(spec.board)
-    trail = Trail()
-    try:
-        prepared = prepare(spec, trail)
-        trail.stage = "simulate"
-        measured = _simulate(SIMULATORS[spec.simulator], prepared.firmware, prepared.golden)
-        trail.stage = "check"
-        check = output_check(prepared, measured.outputs)
-    except ToolNotFoundError:
-        raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
-    except TinybenchError as error:
-        return make_record(spec, board, trail.model_hash, trail.versions, status="failed",
-                           stage=trail.stage, reason=_one_line(error))
-    versions = {**prepared.versions, "simulator": SIMULATORS[spec.simulator].version()}
-    return make_record(spec, board, prepared.model_hash, versions,
-                       cycles=measured.cycles, instructions=measured.instructions,
-                       memory=Memory.from_report(prepared.memory),
-                       arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
-                       check=check)
+    return SIMULATORS
 
 
 def model_file(task: str) -> Path:
-    """The int8 .tflite of a task (exported, cached) or a user's file, checked to be usable."""
-    from tinybench.models import export
+    """The int8 .tflite of a task (shipped or converted) or a user's file, checked to be usable."""
+    from tinybench.models.export import export
     from tinybench.models.inspect import inspect_model
 
     if task in TASKS:
@@ -207,34 +101,28 @@ def golden_data(model: Path, count: int, engine: str) -> Golden:
     return golden(model, count=count, engine=engine)
 
 
-@dataclass(frozen=True)
-class _Measured:
-    cycles: int  # per inference: the median over the inputs
-    instructions: int
-    arena_bytes: int | None
-    stack_bytes: int | None
-    outputs: list[np.ndarray]
+def measure_and_fit(firmware: Firmware, board: Board) -> MemoryReport:
+    """Flash and RAM of the firmware; FitError when it does not fit the board."""
+    memory = measure(firmware, board)
+    check_fit(board, memory.flash_bytes, memory.ram_bytes)
+    return memory
 
 
-def _simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> _Measured:
+def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measured:
     """One session per golden input: load it, infer once, read the outputs and counters."""
     cycles, instructions, sessions = [], [], []
     for tensor in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
                                session_script(tensor.astype(np.int8).tobytes()),
                                INSTRUCTION_BUDGET)
-        session = parse_session(result.uart_output)
-        if session.errors or not session.infer_done:
-            problem = "; ".join(session.errors) or "no m-infer-done"
-            raise SimulationError(f"the firmware did not complete an inference: {problem}")
+        sessions.append(completed_session(result.uart_output, "the firmware"))
         start, end = _inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
-        sessions.append(session)
-    return _Measured(cycles=int(statistics.median(cycles)),
-                     instructions=int(statistics.median(instructions)),
-                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
-                     outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
+    return Measured(cycles=int(statistics.median(cycles)),
+                    instructions=int(statistics.median(instructions)),
+                    arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
+                    outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
 
 
 def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
@@ -246,9 +134,137 @@ def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
     return start, end
 
 
-def output_check(prepared: Prepared, outputs: list[np.ndarray]) -> OutputCheck:
+@dataclass(frozen=True)
+class Stages:
+    """What each stage does, as plain callables: the real work by default, fakes in tests."""
+
+    model: Callable[[str], Path] = model_file  # CONVERT: task name or path → .tflite
+    backends: Mapping[str, Backend] = field(default_factory=_backends)  # GENERATE
+    build: Callable[[FirmwareSources, Board, str], Firmware] = build_firmware  # BUILD (opt)
+    measure: Callable[[Firmware, Board], MemoryReport] = measure_and_fit  # ANALYZE
+    golden: Callable[[Path, int, str], Golden] = golden_data  # REFERENCE (count, engine)
+    simulators: Mapping[str, Simulator] = field(default_factory=_simulators)
+    simulate: Callable[[Simulator, Firmware, Golden], Measured] = simulate  # SIMULATE
+    toolchain: Callable[[], str | None] = toolchain.missing  # why the compiler is absent
+    tools: Callable[[], dict[str, str]] = common_tools  # versions of compiler and cycle model
+
+
+class StageFailed(TinybenchError):
+    """A stage of one run failed; it carries what a record of the run knows so far."""
+
+    def __init__(self, stage: Stage, error: Exception, model_hash: str = "",
+                 tools: dict[str, str] | None = None) -> None:
+        super().__init__(_one_line(error))
+        self.stage, self.error = stage, error
+        self.model_hash, self.tools = model_hash, dict(tools or {})
+        self.exit_code = getattr(error, "exit_code", TinybenchError.exit_code)
+
+
+@contextmanager
+def _stage(stage: Stage, model_hash: str = "", tools: dict[str, str] | None = None
+           ) -> Iterator[None]:
+    """Turn any error of `stage` into StageFailed; a missing piece still propagates as is."""
+    try:
+        yield
+    except ToolNotFoundError:
+        raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
+    except Exception as error:
+        raise StageFailed(stage, error, model_hash, tools) from error
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec's firmware, built, measured and fitted, with the data its outputs are checked on."""
+
+    spec: RunSpec
+    firmware: Firmware
+    memory: MemoryReport
+    golden: Golden  # seeded inputs and the backend's host reference outputs
+    model_hash: str
+    tools: dict[str, str]  # versions that shape the figures: compiler, cycle model, engine
+
+
+def missing(spec: RunSpec, stages: Stages | None = None) -> str | None:
+    """Why `spec` cannot run here (toolchain, backend or simulator absent), or None."""
+    stages = stages or Stages()
+    return missing_to_build(spec, stages) or stages.simulators[spec.simulator].missing()
+
+
+def missing_to_build(spec: RunSpec, stages: Stages | None = None) -> str | None:
+    """Why `spec`'s firmware cannot be prepared here (toolchain or backend absent), or None."""
+    stages = stages or Stages()
+    return stages.toolchain() or stages.backends[spec.backend].missing()
+
+
+def check_names(spec: RunSpec, stages: Stages | None = None) -> Board:
+    """The spec's board; ConfigError with a did-you-mean for any unknown name."""
+    stages = stages or Stages()
+    lookup("backend", spec.backend, stages.backends)
+    lookup("simulator", spec.simulator, stages.simulators)
+    return get_board(spec.board)
+
+
+def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
+    """Convert, generate, build, measure, check the fit and make the golden data (all cached).
+
+    Ask `missing_to_build` first. A failing stage raises StageFailed naming it.
+    """
+    stages = stages or Stages()
+    with _stage(Stage.SETUP):
+        board = check_names(spec, stages)
+        backend = stages.backends[spec.backend]
+    with _stage(Stage.CONVERT):
+        model = stages.model(spec.task)
+        model_hash = content_hash(model)
+    tools = stages.tools()
+    with _stage(Stage.GENERATE, model_hash, tools):
+        workdir = cache_dir("work", spec.backend, board.name, model_hash)
+        sources = backend.generate(model, board, workdir)
+    tools = {**tools, **sources.versions}
+    with _stage(Stage.BUILD, model_hash, tools):
+        firmware = stages.build(sources, board, spec.opt)
+    with _stage(Stage.ANALYZE, model_hash, tools):
+        memory = stages.measure(firmware, board)
+    with _stage(Stage.REFERENCE, model_hash, tools):
+        golden = stages.golden(model, spec.inputs, backend.reference)
+    return Prepared(spec, firmware, memory, golden, model_hash, tools)
+
+
+def run(spec: RunSpec, stages: Stages | None = None) -> Record:
+    """Run one benchmark; any failing stage gives a failed record (ToolNotFoundError propagates)."""
+    stages = stages or Stages()
+    try:
+        with _stage(Stage.SETUP):
+            board = check_names(spec, stages)
+            reason = missing(spec, stages)
+    except StageFailed as failed:
+        return make_record(spec, None, "", {}, status="failed", stage=failed.stage,
+                           reason=str(failed))
+    if reason:
+        raise ToolNotFoundError(reason)
+    try:
+        prepared = prepare(spec, stages)
+        simulator = stages.simulators[spec.simulator]
+        tools = {**prepared.tools, "simulator": simulator.version()}
+        with _stage(Stage.SIMULATE, prepared.model_hash, tools):
+            measured = stages.simulate(simulator, prepared.firmware, prepared.golden)
+        with _stage(Stage.CHECK, prepared.model_hash, tools):
+            check = output_check(prepared, measured.outputs, stages)
+    except StageFailed as failed:
+        return make_record(spec, board, failed.model_hash, failed.tools, status="failed",
+                           stage=failed.stage, reason=str(failed))
+    return make_record(spec, board, prepared.model_hash, tools,
+                       cycles=measured.cycles, instructions=measured.instructions,
+                       memory=Memory.from_report(prepared.memory),
+                       arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
+                       check=check)
+
+
+def output_check(prepared: Prepared, outputs: list[np.ndarray],
+                 stages: Stages | None = None) -> OutputCheck:
     """How the device's outputs, one array per golden input, compare with the host reference."""
-    backend = BACKENDS[prepared.spec.backend]
+    stages = stages or Stages()
+    backend = stages.backends[prepared.spec.backend]
     return OutputCheck(inputs=len(prepared.golden.inputs),
                        max_abs_diff=max_diff(outputs, prepared.golden.outputs),
                        tolerance=backend.output_tolerance, reference=backend.reference)
@@ -266,95 +282,16 @@ def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
     return worst
 
 
-def make_record(spec: RunSpec, board: Board, model_hash: str, versions: dict[str, str],
-                **measured) -> Record:
-    """A record of `spec` with provenance (tools, options, commit) and what was measured."""
-    return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
-                  board=board.name, simulator=spec.simulator, clock_hz=board.clock_hz,
-                  tools={**_tools(), **versions},
-                  options={"opt": spec.opt, "inputs": str(spec.inputs)},
-                  environment=_environment(), commit=_commit(), **measured)
-
-
-def _tools() -> dict[str, str]:
-    """The versions that shape every run's figures, besides the backend's and simulator's."""
-    from tinybench.simulators import cycles
-
-    return {"gcc": find_toolchain().version,
-            "cycle_model": content_hash(Path(cycles.__file__))}
-
-
-@functools.cache
-def _environment() -> dict[str, str]:
-    """What else a run used: Python, tinybench, and the packages that make models and references."""
-    found = {"python": platform.python_version(), "host": platform.machine()}
-    for package in ENVIRONMENT_PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "absent"
-    return found
-
-
 def _one_line(error: Exception) -> str:
-    """The first line of an error and, for tool output, the first line that names a problem."""
+    """The first line of an error and, for tool output, the first line that names a problem.
+
+    An error that is not tinybench's own (a bug) is named by its type.
+    """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()] or ["(no message)"]
+    if not isinstance(error, TinybenchError):
+        lines[0] = f"unexpected {type(error).__name__}: {lines[0]}"
     if len(lines) == 1:
         return lines[0]
     cause = next((line for line in lines[1:] if re.search(r"error|undefined|fault", line, re.I)),
                  lines[-1])
     return f"{lines[0]} … {cause}"
-
-
-def _commit() -> str | None:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(),
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo_root(), capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return sha + ("+dirty" if dirty else "")
-
-
-Progress = Callable[[int, int, RunSpec, str], None]
-
-
-def _quiet(index: int, total: int, spec: RunSpec, state: str) -> None:
-    """The default progress report: none."""
-
-
-def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Progress = _quiet,
-               resume: bool = False) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
-    """Run every spec; append each record to `results` as soon as it exists.
-
-    Returns the records and the skipped specs with their reasons. An interruption loses
-    nothing that finished: every record is already in the results file, and with `resume`
-    a spec whose newest record there is "ok" is taken from the file instead of run again.
-    """
-    done = _finished(results) if resume and results is not None else {}
-    records: list[Record] = []
-    skipped: list[tuple[RunSpec, str]] = []
-    for index, spec in enumerate(specs, start=1):
-        if spec.key in done:
-            records.append(done[spec.key])
-            progress(index, len(specs), spec, "done in an earlier run")
-            continue
-        progress(index, len(specs), spec, "running")
-        try:
-            record = run(spec)
-        except ToolNotFoundError as error:
-            skipped.append((spec, str(error)))
-            progress(index, len(specs), spec, f"skipped: {error}")
-            continue
-        records.append(record)
-        if results is not None:
-            append_records(results, [record])
-        progress(index, len(specs), spec, record.broken or "ok")
-    return records, skipped
-
-
-def _finished(results: Path) -> dict[Key, Record]:
-    if not results.exists():
-        return {}
-    return {r.key: r for r in latest(load_records(results)) if r.status == "ok"}

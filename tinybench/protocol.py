@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tinybench.errors import ConfigError
+from tinybench.errors import ConfigError, SimulationError, TinybenchError
 
 CHUNK_BYTES = 60  # input bytes per `db` command: "db " + 120 hex digits fits the 128-char line
 _LINE = re.compile(r"^([me])-(.*)$")
@@ -87,6 +87,16 @@ _NUMBERS = {
     "tb-stack-bytes-": "stack_bytes",
 }
 _LISTS = {"tb-cycles-": "cycles", "results-": "outputs"}
+
+
+def completed_session(output: bytes | str, who: str,
+                      error: type[TinybenchError] = SimulationError) -> Session:
+    """Parse a session's replies; `error` naming `who` unless an inference completed cleanly."""
+    session = parse_session(output)
+    if session.errors or not session.infer_done:
+        problem = "; ".join(session.errors) or "no m-infer-done"
+        raise error(f"{who} did not complete an inference: {problem}")
+    return session
 
 
 def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pluggy
 import pytest
 
 from tinybench.errors import NothingComparable, TinybenchError, ToolNotFoundError
@@ -26,13 +27,28 @@ from tinybench.options import (
     minimum_comparable,
 )
 from tinybench.reports.thresholds import Threshold, thresholds_from_options
-from tinybench.results import Key, Record, append_records, load_records
+from tinybench.results import Record, append_records, load_records
+from tinybench.spec import Key
 
 if TYPE_CHECKING:
-    from tinybench.pipeline import RunSpec
     from tinybench.reports.compare import Outcome, Regression
+    from tinybench.spec import RunSpec
 
 PREFIX = "tinybench-"  # of every option: --tinybench-task, --tinybench-baseline…
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from tinybench import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_tinybench_run(spec: RunSpec) -> Record:
+    """The default: run the spec through the real pipeline."""
+    from tinybench.pipeline import run
+
+    return run(spec)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,15 +72,15 @@ class BenchSession:
     selected: set[Key] | None = None  # keys of the tests collected and not deselected
     records: list[Record] = field(default_factory=list)
 
+    hook: pluggy.HookRelay | None = None  # pytest's hooks, for pytest_tinybench_run
+
     def run(self, spec: RunSpec) -> Record:
         """Run `spec` once per session and keep its record; skip when a tool it needs is absent."""
-        from tinybench.pipeline import run
-
         done = next((r for r in self.records if r.key == spec.key), None)
         if done is not None:
             return done
         try:
-            record = run(spec)
+            record = self.hook.pytest_tinybench_run(spec=spec)
         except ToolNotFoundError as error:
             pytest.skip(str(error))
         self.records.append(record)
@@ -123,7 +139,8 @@ def _bench(config: pytest.Config) -> BenchSession:
             pytest.fail(f"tinybench: {error}", pytrace=False)
         minimum = minimum_comparable(option.tinybench_min_comparable,
                                      option.tinybench_allow_incomparable)
-        config.stash[_SESSION] = BenchSession(specs, thresholds, baseline, minimum)
+        config.stash[_SESSION] = BenchSession(specs, thresholds, baseline, minimum,
+                                              hook=config.hook)
     return config.stash[_SESSION]
 
 

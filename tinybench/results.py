@@ -22,6 +22,7 @@ from typing import Literal
 
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
+from tinybench.spec import Key
 
 SCHEMA_VERSION = 2
 # Older versions this tinybench still reads, each with how its raw record becomes the current
@@ -39,7 +40,6 @@ METRICS: dict[str, str] = {
     "stack_bytes": "B",
 }
 
-Key = tuple[str, str, str, str]  # (task, backend, board, simulator): what a run is compared by
 
 
 def _now() -> str:

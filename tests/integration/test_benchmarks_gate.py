@@ -17,8 +17,9 @@ import yaml
 from tinybench import deps
 from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.cli import main as tinybench
-from tinybench.pipeline import RunSpec, missing
+from tinybench.pipeline import missing
 from tinybench.results import append_records, load_records
+from tinybench.spec import RunSpec
 
 pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
 
@@ -32,16 +33,16 @@ ONE_QUICK_RUN = [*ONE_RUN, "--tinybench-inputs", str(SPEC.inputs)]
 # that slows the build, as a regression would. (A changed --opt is a configuration change:
 # the gate marks it "x", not comparable, rather than a regression.)
 SLOW_BUILD = """
-import tinybench.pipeline
-
-_build = tinybench.pipeline.build_firmware
-
-
-def _build_at_O0(sources, board, opt, **options):
-    return _build(sources, board, opt="-O0", **options)
+from tinybench.firmware.build import build_firmware
+from tinybench.pipeline import Stages, run
 
 
-tinybench.pipeline.build_firmware = _build_at_O0
+def _build_at_O0(sources, board, opt):
+    return build_firmware(sources, board, opt="-O0")
+
+
+def pytest_tinybench_run(spec):
+    return run(spec, Stages(build=_build_at_O0))
 """
 
 

@@ -15,11 +15,12 @@ from tinybench.boards import all_boards, get_board
 from tinybench.errors import DeviceError
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import INPUT_BYTES, minimal_sources
-from tinybench.pipeline import RunSpec, run
+from tinybench.pipeline import run
 from tinybench.protocol import parse_session, session_script
 from tinybench.results import load_records
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.pty import SerialSimulation
+from tinybench.spec import RunSpec
 
 pytest.importorskip("serial", reason="pyserial is not installed (pip install 'tinybench[board]')")
 pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]

@@ -9,8 +9,8 @@ import pytest
 
 from tinybench.cli import main
 from tinybench.errors import ConfigError
-from tinybench.models import export
 from tinybench.models.convert import convert
+from tinybench.models.export import export
 from tinybench.models.inspect import inspect_model
 from tinybench.models.reference import golden
 from tinybench.tasks import TASKS

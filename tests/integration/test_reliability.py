@@ -17,7 +17,8 @@ from tinybench.backends.tvm import GLUE, KERNELS, TvmBackend
 from tinybench.boards import get_board
 from tinybench.firmware import build_firmware
 from tinybench.firmware.minimal import minimal_sources
-from tinybench.pipeline import RunSpec, run
+from tinybench.pipeline import run
+from tinybench.spec import RunSpec
 
 pytestmark = pytest.mark.toolchain
 TVM = TvmBackend()

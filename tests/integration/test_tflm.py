@@ -11,7 +11,7 @@ import pytest
 from tinybench.backends.tflm import CMSIS_NN, TFLM, TflmBackend, final_arena
 from tinybench.boards import get_board
 from tinybench.firmware import build_firmware
-from tinybench.models import export
+from tinybench.models.export import export
 from tinybench.models.reference import golden
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators.iss import IssSimulator

@@ -146,7 +146,7 @@ def test_the_integer_softmax_is_bit_exact_with_the_reference(scale, softmax_only
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["kws01", "vww01", "ic01"])
 def test_the_integer_softmax_is_bit_exact_at_each_tasks_own_scale(task, softmax_only, tmp_path):
-    from tinybench.models import export
+    from tinybench.models.export import export
 
     model = with_input_scale(softmax_only, softmax_input_scale(export(task)), tmp_path)
     assert max_error(model, tmp_path) == 0
@@ -156,7 +156,7 @@ def test_the_integer_softmax_is_bit_exact_at_each_tasks_own_scale(task, softmax_
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["kws01", "vww01", "ic01", "ad01"])
 def test_each_task_matches_the_reference_on_the_host(task, tmp_path):
-    from tinybench.models import export
+    from tinybench.models.export import export
 
     # every op of the four tasks has an integer kernel (the tolerance is for non-global pools)
     assert max_error(export(task), tmp_path) == 0
@@ -187,8 +187,9 @@ def test_the_sources_link_into_the_harness_for_each_board(board, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("board", all_boards(), ids=str)
 def test_keyword_spotting_runs_end_to_end_in_the_simulator(board, tmp_path):
-    from tinybench.models import export
-    from tinybench.pipeline import RunSpec, missing, run
+    from tinybench.models.export import export
+    from tinybench.pipeline import missing, run
+    from tinybench.spec import RunSpec
 
     spec = RunSpec("kws01", "tvm", board, "iss")
     if missing(spec):

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinybench import pipeline
 from tinybench.analysis.elf import MemoryReport
 from tinybench.backends import FirmwareSources
 from tinybench.board import flash
@@ -20,7 +19,8 @@ from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 from tinybench.firmware.build import Firmware
 from tinybench.models.reference import Golden
-from tinybench.pipeline import Prepared, RunSpec
+from tinybench.pipeline import Prepared
+from tinybench.spec import RunSpec
 
 pytest.importorskip("serial", reason="pyserial is not installed (pip install 'tinybench[board]')")
 
@@ -92,7 +92,7 @@ def target(model: str = "ad01", inputs: int = 2) -> Prepared:
     data = [np.full(4, i, np.int8) for i in range(inputs)]
     golden = Golden(inputs=data, outputs=[np.array(OUTPUTS, np.int8)] * inputs)
     spec = RunSpec("ad01", "tvm", "nrf52840", inputs=inputs)
-    return Prepared(spec, firmware, memory, golden, model_hash="h", versions={})
+    return Prepared(spec, firmware, memory, golden, model_hash="h", tools={"gcc": "12"})
 
 
 def test_a_session_skips_boot_messages_and_reads_the_replies():
@@ -104,8 +104,7 @@ def test_a_session_skips_boot_messages_and_reads_the_replies():
     assert session.lap_us == 30
 
 
-def test_a_board_run_is_a_record_beside_the_simulated_ones(monkeypatch):
-    monkeypatch.setattr(pipeline, "_tools", lambda: {"gcc": "12"})
+def test_a_board_run_is_a_record_beside_the_simulated_ones():
     with FakeDevice(replies) as device:
         record = run_on_board(target(), device.port, runs=3, warmups=1, timeout=5)
     assert record.key == ("ad01", "tvm", "nrf52840", "board")

@@ -1,12 +1,12 @@
-"""The pipeline's own logic: the matrix, skipping, and failure as data (stages faked)."""
+"""The pipeline's own logic: the matrix, skipping and failure as data, with fake stages."""
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinybench import pipeline
 from tinybench.analysis.elf import MemoryReport
 from tinybench.backends import FirmwareSources
 from tinybench.board import build_named
@@ -18,11 +18,12 @@ from tinybench.errors import (
     ToolNotFoundError,
 )
 from tinybench.firmware.build import Firmware
+from tinybench.matrix import matrix, run_matrix
 from tinybench.models.reference import Golden
-from tinybench.pipeline import RunSpec, Trail, matrix, prepare, run, run_matrix
+from tinybench.paths import content_hash
+from tinybench.pipeline import Measured, Stage, StageFailed, Stages, prepare, run
 from tinybench.results import load_records
-from tinybench.simulators import SIMULATORS
-from tinybench.toolchain import find_toolchain
+from tinybench.spec import RunSpec
 
 
 class FakeBackend:
@@ -42,29 +43,32 @@ class FakeBackend:
         return FirmwareSources(backend=self.name, sources=(), versions={"engine": "1.0"})
 
 
-@pytest.fixture
-def fake(monkeypatch, tmp_path):
-    """Register backends that never touch TensorFlow, a compiler or a simulator."""
-    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
-    model = tmp_path / "m.tflite"
-    model.write_bytes(b"model")
-    monkeypatch.setattr(pipeline, "model_file", lambda task: model)
-    monkeypatch.setattr(pipeline, "golden_data", lambda model, count, engine: None)
-    backends = {
-        "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
-        "absent": FakeBackend(missing="install the absent backend"),
-        "fine": FakeBackend(),
-    }
-    monkeypatch.setattr(pipeline, "BACKENDS", backends)
-    return backends
+class FakeSimulator:
+    name = "iss"
+
+    def missing(self) -> str | None:
+        return None
+
+    def version(self) -> str:
+        return "fake 1"
 
 
 GOLDEN = Golden(inputs=[np.zeros(4, np.int8)] * 2, outputs=[np.array([1, -2, 3], np.int8)] * 2)
 
 
+def fail(error: Exception):
+    def failing(*args, **kwargs):
+        raise error
+    return failing
+
+
 @pytest.fixture
-def stages(fake, monkeypatch):
-    """Fake every stage after generate so that a run succeeds unless a test breaks one."""
+def stages(tmp_path, monkeypatch) -> Stages:
+    """Stages that never touch TensorFlow, a compiler or a simulator; a run succeeds."""
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"model")
+
     def build(sources, board, opt):
         return Firmware(elf=Path("fw.elf"), map=Path("fw.map"), board=board, sources=sources,
                         key="k")
@@ -75,20 +79,18 @@ def stages(fake, monkeypatch):
                             flash_components={}, ram_components={})
 
     def simulate(simulator, firmware, golden):
-        return pipeline._Measured(cycles=500, instructions=400, arena_bytes=64, stack_bytes=32,
-                                  outputs=[o.astype(np.int16) for o in golden.outputs])
+        return Measured(cycles=500, instructions=400, arena_bytes=64, stack_bytes=32,
+                        outputs=[o.astype(np.int16) for o in golden.outputs])
 
-    monkeypatch.setattr(pipeline, "build_firmware", build)
-    monkeypatch.setattr(pipeline, "measure", measure)
-    monkeypatch.setattr(pipeline, "golden_data", lambda model, count, engine: GOLDEN)
-    monkeypatch.setattr(pipeline, "_simulate", simulate)
-    monkeypatch.setattr(pipeline, "_tools", lambda: {"gcc": "12"})
-
-
-def fail(error: Exception):
-    def failing(*args, **kwargs):
-        raise error
-    return failing
+    backends = {
+        "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
+        "absent": FakeBackend(missing="install the absent backend"),
+        "fine": FakeBackend(),
+    }
+    return Stages(model=lambda task: model, backends=backends, build=build, measure=measure,
+                  golden=lambda model, count, engine: GOLDEN,
+                  simulators={"iss": FakeSimulator()}, simulate=simulate,
+                  toolchain=lambda: None, tools=lambda: {"gcc": "12"})
 
 
 def test_matrix_expands_all_and_lists():
@@ -101,12 +103,13 @@ def test_matrix_expands_all_and_lists():
 @pytest.mark.parametrize(
     ("tasks", "backends", "boards", "message"),
     [
-        ("kws", "tvm", "all", "unknown task 'kws'"),
-        ("kws01", "tvm,tlfm", "all", "unknown backend 'tlfm'"),
+        ("kws", "tvm", "all", "unknown task 'kws'; choose from .*Did you mean 'kws01'"),
+        ("kws01", "tvm,tlfm", "all", "unknown backend 'tlfm'; .*Did you mean 'tflm'"),
         ("kws01", "tvm", "esp32", "unknown board 'esp32'"),
+        ("missing.tflite", "tvm", "all", "model file missing.tflite does not exist"),
     ],
 )
-def test_matrix_refuses_unknown_names(tasks, backends, boards, message):
+def test_matrix_refuses_unknown_names_before_anything_runs(tasks, backends, boards, message):
     with pytest.raises(ConfigError, match=message):
         matrix(tasks, backends, boards)
 
@@ -115,105 +118,119 @@ def test_a_user_model_is_named_by_its_file():
     assert RunSpec("models/my_net.tflite", "tvm", "nrf52840").label == "my_net/tvm/nrf52840/iss"
 
 
-def test_a_failing_stage_is_a_failed_record_naming_stage_and_cause(fake):
-    record = run(RunSpec("kws01", "broken", "nrf52840"))
-    assert record.status == "failed"
-    assert record.stage == "generate"
+def test_a_failing_stage_is_a_failed_record_naming_stage_and_cause(stages):
+    record = run(RunSpec("kws01", "broken", "nrf52840"), stages)
+    assert (record.status, record.stage) == ("failed", "generate")
     assert record.reason == "kernel generation failed … error: bad op"
     assert record.broken.startswith("failed at generate")
 
 
 def test_a_run_through_every_stage_is_an_ok_record_of_what_was_prepared(stages):
-    record = run(RunSpec("kws01", "fine", "nrf52840"))
+    record = run(RunSpec("kws01", "fine", "nrf52840"), stages)
     assert (record.status, record.stage, record.reason) == ("ok", None, None)
     assert (record.cycles, record.instructions, record.memory.flash_bytes) == (500, 400, 1000)
     assert (record.check.inputs, record.check.max_abs_diff) == (2, 0)
-    assert record.tools == {"gcc": "12", "engine": "1.0", "simulator": SIMULATORS["iss"].version()}
-    assert record.model_hash == pipeline.content_hash(pipeline.model_file("kws01"))
+    assert record.tools == {"gcc": "12", "engine": "1.0", "simulator": "fake 1"}
+    assert record.model_hash == content_hash(stages.model("kws01"))
+    assert record.environment["python"] and record.environment["numpy"]
+
+
+def _wrong_size(simulator, firmware, golden):
+    return Measured(cycles=1, instructions=1, arena_bytes=None, stack_bytes=None,
+                    outputs=[np.zeros(2, np.int16)] * 2)
 
 
 @pytest.mark.parametrize(
-    ("stage", "replaced", "error"),
+    ("stage", "replaced", "reason"),
     [
-        ("convert", "model_file", ConfigError("model file m.tflite does not exist")),
-        ("build", "build_firmware", BuildError("compiling failed")),
-        ("analyze", "measure", BuildError("the ELF has no .text")),
-        ("analyze", "check_fit", FitError("the firmware needs 2 MiB of Flash")),
-        ("reference", "golden_data", ConfigError("the host reference failed")),
-        ("simulate", "_simulate", SimulationError("the firmware faulted")),
-        ("check", "max_diff", SimulationError("the firmware returned 2 output values")),
+        ("convert", {"model": fail(ConfigError("no file m.tflite"))}, "no file m.tflite"),
+        ("build", {"build": fail(BuildError("compiling failed"))}, "compiling failed"),
+        ("analyze", {"measure": fail(FitError("needs 2 MiB of Flash"))}, "needs 2 MiB of Flash"),
+        ("reference", {"golden": fail(ConfigError("no reference"))}, "no reference"),
+        ("simulate", {"simulate": fail(SimulationError("faulted"))}, "faulted"),
+        ("check", {"simulate": _wrong_size},
+         "the firmware returned 2 output values, the model has 3"),
+        ("build", {"build": fail(KeyError("tvmm"))}, "unexpected KeyError: 'tvmm'"),
+        ("simulate", {"simulate": fail(RuntimeError("native hook"))},
+         "unexpected RuntimeError: native hook"),
     ],
 )
-def test_each_stage_that_fails_is_named_in_the_record(stages, monkeypatch, stage, replaced,
-                                                      error):
-    monkeypatch.setattr(pipeline, replaced, fail(error))
-    record = run(RunSpec("kws01", "fine", "nrf52840"))
-    assert (record.status, record.stage, record.reason) == ("failed", stage, str(error))
-    assert record.tools == {"gcc": "12", **({} if stage == "convert" else {"engine": "1.0"})}
+def test_whatever_fails_in_a_stage_is_a_record_naming_it(stages, stage, replaced, reason):
+    record = run(RunSpec("kws01", "fine", "nrf52840"), replace(stages, **replaced))
+    assert (record.status, record.stage, record.reason) == ("failed", stage, reason)
+    simulated = {"simulator": "fake 1"} if stage in ("simulate", "check") else {}
+    expected_tools = {} if stage == "convert" else {"gcc": "12", "engine": "1.0", **simulated}
+    assert record.tools == expected_tools
     assert bool(record.model_hash) == (stage != "convert")
 
 
-def test_prepare_raises_the_error_itself_and_its_trail_names_the_stage(stages, monkeypatch):
-    monkeypatch.setattr(pipeline, "build_firmware", fail(BuildError("compiling failed")))
-    trail = Trail()
-    with pytest.raises(BuildError, match="compiling failed"):
-        prepare(RunSpec("kws01", "fine", "nrf52840"), trail)
-    assert (trail.stage, trail.versions) == ("build", {"engine": "1.0"})
+@pytest.mark.parametrize(("spec", "message"), [
+    (RunSpec("kws01", "tvmm", "nrf52840"), "unknown backend 'tvmm'"),
+    (RunSpec("kws01", "fine", "nrf5284"), "unknown board 'nrf5284'"),
+    (RunSpec("kws01", "fine", "nrf52840", simulator="qemu"), "unknown simulator 'qemu'"),
+])
+def test_a_spec_with_an_unknown_name_is_a_failed_record_not_an_exception(stages, spec, message):
+    record = run(spec, stages)
+    assert (record.status, record.stage) == ("failed", "setup")
+    assert record.reason.startswith(message)
+
+
+def test_prepare_raises_stage_failed_naming_the_stage_and_what_is_known(stages):
+    broken = replace(stages, build=fail(BuildError("compiling failed")))
+    with pytest.raises(StageFailed, match="compiling failed") as raised:
+        prepare(RunSpec("kws01", "fine", "nrf52840"), broken)
+    assert raised.value.stage is Stage.BUILD
+    assert raised.value.tools == {"gcc": "12", "engine": "1.0"}
+    assert raised.value.exit_code == BuildError.exit_code
 
 
 def test_a_board_gets_the_firmware_a_run_simulates(stages):
-    prepared = build_named("kws01", "fine", "nrf52840", inputs=2)
-    assert prepared == prepare(RunSpec("kws01", "fine", "nrf52840", inputs=2))
-    assert (prepared.firmware.elf, prepared.golden, prepared.versions) == (
-        Path("fw.elf"), GOLDEN, {"engine": "1.0"})
+    prepared = build_named("kws01", "fine", "nrf52840", inputs=2, stages=stages)
+    assert prepared == prepare(RunSpec("kws01", "fine", "nrf52840", inputs=2), stages)
+    assert (prepared.firmware.elf, prepared.golden, prepared.tools) == (
+        Path("fw.elf"), GOLDEN, {"gcc": "12", "engine": "1.0"})
     with pytest.raises(ConfigError, match="one task with one backend"):
-        build_named("kws01,ad01", "fine", "nrf52840")
+        build_named("kws01,ad01", "fine", "nrf52840", stages=stages)
     with pytest.raises(ToolNotFoundError, match="install the absent backend"):
-        build_named("kws01", "absent", "nrf52840")
+        build_named("kws01", "absent", "nrf52840", stages=stages)
 
 
-def test_matrix_skips_what_is_missing_and_keeps_every_record(fake, tmp_path):
+def test_matrix_skips_what_is_missing_and_keeps_every_record(stages, tmp_path):
     results = tmp_path / "results.jsonl"
     specs = [RunSpec("kws01", "absent", "nrf52840"), RunSpec("kws01", "broken", "stm32f746")]
-    records, skipped = run_matrix(specs, results)
+    records, skipped = run_matrix(specs, results, runner=partial(run, stages=stages))
     assert skipped == [(specs[0], "install the absent backend")]
     assert [r.board for r in load_records(results)] == [r.board for r in records] == ["stm32f746"]
     assert Path(results).read_text().count("\n") == 1
 
 
 def test_an_interrupted_matrix_keeps_finished_records_and_resume_runs_only_the_rest(
-    fake, monkeypatch, tmp_path
+    stages, tmp_path
 ):
     results = tmp_path / "results.jsonl"
-    specs = [RunSpec("kws01", "broken", board) for board in ("stm32f746", "nrf52840")]
-    real_run = pipeline.run
+    specs = [RunSpec("kws01", "fine", board) for board in ("stm32f746", "nrf52840")]
 
-    def interrupted(spec):
-        if spec.board == "nrf52840":
+    def interrupted_on_nrf(simulator, firmware, golden):
+        if firmware.board.name == "nrf52840":
             raise KeyboardInterrupt
-        return replace(real_run(spec), status="ok", stage=None, reason=None)
+        return stages.simulate(simulator, firmware, golden)
 
-    monkeypatch.setattr(pipeline, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_matrix(specs, results)
+        run_matrix(specs, results,
+                   runner=partial(run, stages=replace(stages, simulate=interrupted_on_nrf)))
     assert [r.board for r in load_records(results)] == ["stm32f746"]
 
-    monkeypatch.setattr(pipeline, "run", real_run)
-    records, _ = run_matrix(specs, results, resume=True)
+    broken = replace(stages, build=fail(BuildError("compiling failed")))
+    records, _ = run_matrix(specs, results, resume=True, runner=partial(run, stages=broken))
     assert [r.board for r in records] == ["stm32f746", "nrf52840"]
     assert [r.board for r in load_records(results)] == ["stm32f746", "nrf52840"]
-    # the first record comes from the file (a fresh run of the broken backend would fail)
+    # the first record comes from the file (a fresh run would fail to build)
     assert records[0].status == "ok" and records[1].status == "failed"
 
 
-def test_a_missing_toolchain_skips_the_run_with_the_install_hint(fake, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("TINYBENCH_ARM_GCC", raising=False)
-    monkeypatch.delenv("TINYBENCH_ARM_PREFIX", raising=False)
-    find_toolchain.cache_clear()
-    try:
-        records, skipped = run_matrix([RunSpec("kws01", "broken", "nrf52840")])
-    finally:
-        find_toolchain.cache_clear()
+def test_a_missing_toolchain_skips_the_run_with_the_install_hint(stages):
+    absent = replace(stages, toolchain=lambda: "apt-get install gcc-arm-none-eabi")
+    records, skipped = run_matrix([RunSpec("kws01", "fine", "nrf52840")],
+                                  runner=partial(run, stages=absent))
     assert records == []
     assert "apt-get install gcc-arm-none-eabi" in skipped[0][1]

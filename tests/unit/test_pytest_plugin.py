@@ -1,7 +1,8 @@
 """The pytest plugin with a faked pipeline: parametrisation, skips, the gate, files, summary.
 
-Each test runs benchmarks/test_matrix.py in an inner pytest session (pytester) whose
-`tinybench.pipeline.run` returns the golden records of tests/data/results/current.jsonl.
+Each test runs benchmarks/test_matrix.py in an inner pytest session (pytester) whose conftest
+answers the plugin's `pytest_tinybench_run` hook with the golden records of
+tests/data/results/current.jsonl.
 """
 
 from dataclasses import replace
@@ -18,26 +19,18 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "results"
 FAKE_PIPELINE = """
-import pytest
 from pathlib import Path
 
-import tinybench.pipeline
 from tinybench.errors import ToolNotFoundError
 from tinybench.results import load_records
 
 CURRENT = {{r.key: r for r in load_records(Path({records!r}))}}
 
 
-def fake_run(spec):
-    key = (spec.task_name, spec.backend, spec.board, spec.simulator)
-    if key not in CURRENT:
+def pytest_tinybench_run(spec):
+    if spec.key not in CURRENT:
         raise ToolNotFoundError(f"{{spec.backend}} is not installed here")
-    return CURRENT[key]
-
-
-@pytest.fixture(autouse=True)
-def _fake_pipeline(monkeypatch):
-    monkeypatch.setattr(tinybench.pipeline, "run", fake_run)
+    return CURRENT[spec.key]
 """
 
 

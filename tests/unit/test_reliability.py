@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +17,21 @@ import pytest
 import tflite
 
 from tests.unit.test_model_files import model_bytes  # small flatbuffers from tflite's builder
-from tinybench import deps, pipeline
+from tinybench import deps
 from tinybench.backends import BACKENDS, tflm
 from tinybench.backends.tflm import TFLM
 from tinybench.backends.tflm_lib import TflmLibrary
 from tinybench.backends.tvm import TvmBackend
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError
-from tinybench.models import convert, export, reference
+from tinybench.matrix import matrix, run_matrix
+from tinybench.models import convert, reference
+from tinybench.models.export import export
 from tinybench.paths import intact, seal, write_sealed
-from tinybench.pipeline import RunSpec, run, run_matrix
+from tinybench.pipeline import Stages, run
 from tinybench.results import Record, load_records
+from tinybench.simulators.iss import IssSimulator
+from tinybench.spec import RunSpec
 
 TFLM_CHECKOUT = deps.status(deps.get("tflm")).path  # the user's, found before the cache moves
 
@@ -119,18 +124,31 @@ def test_a_damaged_arena_measurement_is_measured_again(tmp_path, monkeypatch):
 # -- models a backend cannot run are refused at the generate stage, naming op and backend
 
 
+class Present:
+    """A backend said to be installed, so that a run reaches its checks without its pieces."""
+
+    def __init__(self, backend: object) -> None:
+        self.backend = backend
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.backend, name)
+
+    def missing(self) -> None:
+        return None
+
+
 @pytest.fixture
-def no_tools(monkeypatch):
-    """Let `run` reach the stages without asking for a toolchain or tool versions."""
-    monkeypatch.setattr(pipeline, "missing", lambda spec: None)
-    monkeypatch.setattr(pipeline, "_tools", dict)
+def no_tools() -> Stages:
+    """Stages that reach a backend's checks without a toolchain, tool versions or its pieces."""
+    return Stages(backends={name: Present(b) for name, b in BACKENDS.items()},
+                  toolchain=lambda: None, tools=dict)
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_a_custom_op_fails_at_generate_naming_the_op_and_the_backend(backend, tmp_path, no_tools):
     model = tmp_path / "custom.tflite"
     model.write_bytes(model_bytes(custom=True))
-    record = run(RunSpec(str(model), backend, "nrf52840"))
+    record = run(RunSpec(str(model), backend, "nrf52840"), no_tools)
     assert (record.status, record.stage) == ("failed", "generate")
     assert record.reason.startswith(f"custom.tflite uses CUSTOM:MyOp, which the {backend} backend "
                                     "cannot run")
@@ -148,7 +166,7 @@ def test_a_custom_op_fails_at_generate_naming_the_op_and_the_backend(backend, tm
 def test_an_unusable_model_file_fails_at_convert_with_the_reason(data, reason, tmp_path, no_tools):
     model = tmp_path / "bad.tflite"
     model.write_bytes(data)
-    record = run(RunSpec(str(model), "tvm", "stm32f746"))
+    record = run(RunSpec(str(model), "tvm", "stm32f746"), no_tools)
     assert (record.status, record.stage) == ("failed", "convert")
     assert reason in record.reason
 
@@ -202,15 +220,13 @@ def test_a_matrix_skips_the_runs_whose_pieces_are_missing_and_runs_the_rest(tmp_
     renode = pytest.importorskip("tinybench.simulators.renode")
     monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(tmp_path))  # a folder without renode-test
     monkeypatch.setenv("TINYBENCH_TFLM_DIR", str(tmp_path))  # a folder without TFLM
-    monkeypatch.setattr(pipeline, "SIMULATORS",
-                        {**pipeline.SIMULATORS, "renode": renode.RenodeSimulator()})
-    monkeypatch.setattr(pipeline, "find_toolchain", lambda: None)  # not what this test is about
-    monkeypatch.setattr(TvmBackend, "missing", lambda self: None)
-    monkeypatch.setattr(pipeline, "_tools", dict)
-    monkeypatch.setattr(pipeline, "model_file", _no_model)  # the run that can start ends quickly
+    stages = Stages(backends={"tvm": Present(TvmBackend()), "tflm": TFLM},
+                    simulators={"iss": IssSimulator(), "renode": renode.RenodeSimulator()},
+                    toolchain=lambda: None,  # not what this test is about
+                    tools=dict, model=_no_model)  # the run that can start ends quickly
     results = tmp_path / "results.jsonl"
-    records, skipped = run_matrix(pipeline.matrix("ad01", "tvm,tflm", "nrf52840", "iss,renode"),
-                                  results)
+    specs = matrix("ad01", "tvm,tflm", "nrf52840", "iss,renode", stages=stages)
+    records, skipped = run_matrix(specs, results, runner=partial(run, stages=stages))
     assert [(r.key, r.stage) for r in records] == [(("ad01", "tvm", "nrf52840", "iss"), "convert")]
     reasons = {spec.label: why for spec, why in skipped}
     assert sorted(reasons) == ["ad01/tflm/nrf52840/iss", "ad01/tflm/nrf52840/renode",
@@ -228,7 +244,7 @@ def _no_model(task: str) -> Path:
 
 _INTERRUPTIBLE = """
 import sys, time
-from tinybench import cli, pipeline
+from tinybench import cli, matrix
 from tinybench.results import Record
 
 def run(spec):  # the first run is quick, the second one hangs until interrupted
@@ -236,7 +252,7 @@ def run(spec):  # the first run is quick, the second one hangs until interrupted
     return Record(task=spec.task_name, model_hash="h", backend=spec.backend, board=spec.board,
                   simulator=spec.simulator, clock_hz=1, cycles=1)
 
-pipeline.run = run
+matrix.run = run
 sys.exit(cli.main(["run", "--task", "ad01,kws01", "--backend", "tvm", "--board", "all",
                    "--results", sys.argv[1]]))
 """
@@ -260,9 +276,9 @@ def test_ctrl_c_keeps_finished_records_and_a_resumed_run_does_only_the_rest(tmp_
     assert [r.key for r in load_records(results)] == [("ad01", "tvm", "stm32f746", "iss")]
 
     ran = []
-    monkeypatch.setattr(pipeline, "run", lambda spec: ran.append(spec.label) or _ok(spec))
-    specs = pipeline.matrix("ad01,kws01", "tvm", "all")
-    records, _ = run_matrix(specs, results, resume=True)
+    specs = matrix("ad01,kws01", "tvm", "all")
+    records, _ = run_matrix(specs, results, resume=True,
+                            runner=lambda spec: ran.append(spec.label) or _ok(spec))
     assert ran == ["ad01/tvm/nrf52840/iss", "kws01/tvm/stm32f746/iss", "kws01/tvm/nrf52840/iss"]
     assert [r.key for r in records] == [s.key for s in specs]
     assert results.read_text().startswith(finished)

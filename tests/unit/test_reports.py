@@ -244,11 +244,11 @@ def test_a_cross_check_names_every_disagreement():
 
 
 def test_tinybench_run_fails_when_simulators_disagree(tmp_path, monkeypatch, capsys):
-    import tinybench.pipeline
+    import tinybench.matrix
 
     iss = _simulated("iss", 1_000, 2_000)
     ran = [iss, _simulated("renode", 1_000, 2_000)]
-    monkeypatch.setattr(tinybench.pipeline, "run_matrix", lambda *args: (ran, []))
+    monkeypatch.setattr(tinybench.matrix, "run_matrix", lambda *args: (ran, []))
     command = ["run", "--task", "kws01", "--backend", "tvm", "--board", "nrf52840",
                "--simulator", "all", "--results", str(tmp_path / "r.jsonl")]
     assert main(command) == 0

@@ -5,7 +5,8 @@ import pytest
 
 from tinybench.cli import main
 from tinybench.errors import ConfigError
-from tinybench.models import convert, export, twins
+from tinybench.models import convert, twins
+from tinybench.models.export import export
 from tinybench.models.inspect import inspect_model
 from tinybench.tasks import TASKS, get_task
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import Prepared, make_record, output_check
-from tinybench.protocol import Session, parse_session, session_commands
+from tinybench.pipeline import Prepared, output_check
+from tinybench.protocol import Session, completed_session, parse_session, session_commands
+from tinybench.provenance import make_record
 from tinybench.results import Memory, Record
 
 BAUD = 115200
@@ -108,10 +109,7 @@ def run_session(dut: Dut, tensor: bytes, runs: int, warmups: int) -> Session:
     """One session: identify, load `tensor`, infer `runs` times after `warmups`, read outputs."""
     lines = [line for command in session_commands(tensor, runs, warmups)
              for line in dut.command(command)]
-    session = parse_session("\n".join(lines))
-    if session.errors or not session.infer_done:
-        problem = "; ".join(session.errors) or "no m-infer-done"
-        raise DeviceError(f"{dut.port}: the board did not complete an inference: {problem}")
+    session = completed_session("\n".join(lines), f"{dut.port}: the board", DeviceError)
     if len(session.cycles) != runs:
         raise DeviceError(f"{dut.port}: the board reported {len(session.cycles)} cycle counts "
                           f"for {runs} inferences (it records at most 32; use fewer --runs)")
@@ -132,9 +130,9 @@ def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
     last = sessions[-1]
     board = get_board(spec.board)
     record = make_record(dataclasses.replace(spec, simulator=SIMULATOR), board, target.model_hash,
-                     target.versions, cycles=int(statistics.median(cycles)),
-                     memory=Memory.from_report(target.memory), arena_bytes=last.arena_bytes,
-                     stack_bytes=last.stack_bytes, check=check)
+                         target.tools, cycles=int(statistics.median(cycles)),
+                         memory=Memory.from_report(target.memory), arena_bytes=last.arena_bytes,
+                         stack_bytes=last.stack_bytes, check=check)
     return dataclasses.replace(
         record, clock_hz=last.clock_hz or board.clock_hz,
         options={**record.options, "runs": str(runs), "warmups": str(warmups)})

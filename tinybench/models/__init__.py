@@ -1,5 +1,2 @@
-"""Models: the task models as int8 .tflite, inspection of any .tflite, host references."""
-
-from tinybench.models.export import export
-
-__all__ = ["export"]
+"""Models: the task models as int8 .tflite (export), their conversion (convert) and shipped
+copies (twins), inspection of any .tflite (inspect), host references (reference)."""

@@ -19,7 +19,8 @@ import pandas as pd
 from tinybench.errors import NothingComparable, RegressionFound
 from tinybench.reports.table import IDENTITY, format_value
 from tinybench.reports.thresholds import Threshold
-from tinybench.results import Key, Record, latest
+from tinybench.results import Record, latest
+from tinybench.spec import Key
 
 REGENERATE = "tinybench baseline"  # the command that measures the baseline again
 REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one

@@ -1,0 +1,80 @@
+"""Where a record comes from: the versions that shape its figures, the environment, the commit."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tinybench.paths import content_hash
+from tinybench.results import Record
+
+if TYPE_CHECKING:
+    from tinybench.boards import Board
+    from tinybench.spec import RunSpec
+
+# Recorded in each record's environment: they make the models and the host references.
+ENVIRONMENT_PACKAGES = ("tinybench", "tensorflow", "ai-edge-litert", "tflite-micro", "tflite",
+                        "numpy")
+
+
+def make_record(spec: RunSpec, board: Board | None, model_hash: str, tools: dict[str, str],
+                **measured) -> Record:
+    """A record of `spec` with its provenance and what was measured (or where it failed).
+
+    `tools` are the versions that shape the figures; a board that is not known has clock 0.
+    """
+    return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
+                  board=spec.board, simulator=spec.simulator,
+                  clock_hz=board.clock_hz if board else 0, tools=tools,
+                  options={"opt": spec.opt, "inputs": str(spec.inputs)},
+                  environment=environment(), commit=commit(), **measured)
+
+
+def common_tools() -> dict[str, str]:
+    """The versions that shape every run's figures: the compiler and the cycle model."""
+    from tinybench.simulators import cycles
+    from tinybench.toolchain import find_toolchain
+
+    return {"gcc": find_toolchain().version, "cycle_model": content_hash(Path(cycles.__file__))}
+
+
+@functools.cache
+def environment() -> dict[str, str]:
+    """What else a run used: Python, the host, and the packages that make models and references."""
+    found = {"python": platform.python_version(), "host": platform.machine()}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+@functools.cache
+def commit() -> str | None:
+    """The git commit of the tinybench source tree ("+dirty" when modified), if it is a checkout.
+
+    An installed wheel has none; then the commit of the working directory's checkout is taken,
+    the project a user benchmarks from.
+    """
+    for folder in (Path(__file__).resolve().parent.parent, Path(os.getcwd())):
+        found = _git_commit(folder)
+        if found:
+            return found
+    return None
+
+
+def _git_commit(folder: Path) -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=folder, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
