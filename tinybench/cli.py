@@ -327,6 +327,18 @@ def _cmd_board_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _what_was_left(interrupt: KeyboardInterrupt) -> str:
+    """For an interrupted matrix: what finished and what was left, and how to go on."""
+    from tinybench.matrix import MatrixInterrupted
+
+    if not isinstance(interrupt, MatrixInterrupted):
+        return ""
+    left = ", ".join(spec.label for spec in interrupt.left[:5])
+    more = f" and {len(interrupt.left) - 5} more" if len(interrupt.left) > 5 else ""
+    return (f"; {len(interrupt.finished)} finished and kept, {len(interrupt.left)} left: "
+            f"{left}{more} (`tinybench run --resume` runs only what is left)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -336,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"tinybench: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("tinybench: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"tinybench: interrupted{_what_was_left(interrupt)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`tinybench … | head`): not an error
         sys.stderr.close()

@@ -52,6 +52,14 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
     ]
 
 
+class MatrixInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a matrix: what finished (its records are kept) and what was left."""
+
+    def __init__(self, finished: list[Record], left: list[RunSpec]) -> None:
+        super().__init__(f"{len(finished)} runs finished, {len(left)} left")
+        self.finished, self.left = finished, left
+
+
 def _quiet(index: int, total: int, spec: RunSpec, state: str) -> None:
     """The default progress report: none."""
 
@@ -62,9 +70,10 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
     """Run every spec with `runner` (default: `run`); append each record to `results` as soon
     as it exists.
 
-    Returns the records and the skipped specs with their reasons. An interruption loses
-    nothing that finished: every record is already in the results file, and with `resume`
-    a spec whose newest record there is "ok" is taken from the file instead of run again.
+    Returns the records and the skipped specs with their reasons. An interruption (Ctrl-C)
+    raises MatrixInterrupted and loses nothing that finished: every record is already in the
+    results file, and with `resume` a spec whose newest record there is "ok" is taken from the
+    file instead of run again.
     """
     runner = runner or run
     done = _finished(results) if resume and results is not None else {}
@@ -78,6 +87,8 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
         progress(index, len(specs), spec, "running")
         try:
             record = runner(spec)
+        except KeyboardInterrupt:
+            raise MatrixInterrupted(records, specs[index - 1:]) from None
         except ToolNotFoundError as error:
             skipped.append((spec, str(error)))
             progress(index, len(specs), spec, f"skipped: {error}")

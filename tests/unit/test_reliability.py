@@ -271,7 +271,9 @@ def test_ctrl_c_keeps_finished_records_and_a_resumed_run_does_only_the_rest(tmp_
         _, stderr = child.communicate(timeout=30)
     finally:
         child.kill()
-    assert child.returncode == 130 and "tinybench: interrupted" in stderr
+    assert child.returncode == 130
+    assert ("tinybench: interrupted; 1 finished and kept, 3 left: ad01/tvm/nrf52840/iss, "
+            "kws01/tvm/stm32f746/iss, kws01/tvm/nrf52840/iss") in stderr
     finished = results.read_text()
     assert [r.key for r in load_records(results)] == [("ad01", "tvm", "stm32f746", "iss")]
 
