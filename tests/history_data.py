@@ -1,0 +1,40 @@
+"""Made-up histories for the history and dashboard tests, from the real baseline's 24 records.
+
+Every series drifts a little from commit to commit (0.1 % fewer cycles, 8 more bytes of Flash:
+within the gate's thresholds), and one series can be made 5 % slower from a given commit on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tinybench.results import Key, Record, load_records
+
+BASELINE = Path(__file__).resolve().parents[1] / "results" / "baseline.jsonl"
+SLOWED: Key = ("kws01", "tvm", "nrf52840", "iss")
+
+
+def sha(commit: int) -> str:
+    """The made-up short sha of commit number `commit`."""
+    return hashlib.sha1(f"commit {commit}".encode()).hexdigest()[:7]
+
+
+def history(commits: int, slower_from: int | None = None,
+            records: list[Record] | None = None) -> list[Record]:
+    """Each record (default: the baseline's) at `commits` commits an hour apart; SLOWED takes
+    5 % more cycles from commit `slower_from` on."""
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    runs = []
+    for commit in range(commits):
+        time = (start + timedelta(hours=commit)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for record in records or load_records(BASELINE):
+            cycles = record.cycles * (1 - 0.001 * commit)
+            if record.key == SLOWED and slower_from is not None and commit >= slower_from:
+                cycles *= 1.05
+            memory = replace(record.memory, flash_bytes=record.memory.flash_bytes + 8 * commit)
+            runs.append(replace(record, commit=sha(commit), time=time, cycles=round(cycles),
+                                memory=memory))
+    return runs
