@@ -27,10 +27,11 @@ def history(commits: int, slower_from: int | None = None,
     """Each record (default: the baseline's) at `commits` commits an hour apart; SLOWED takes
     5 % more cycles from commit `slower_from` on."""
     start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    records = records or load_records(BASELINE)
     runs = []
     for commit in range(commits):
         time = (start + timedelta(hours=commit)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for record in records or load_records(BASELINE):
+        for record in records:
             cycles = record.cycles * (1 - 0.001 * commit)
             if record.key == SLOWED and slower_from is not None and commit >= slower_from:
                 cycles *= 1.05

@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_board(commands)
     _add_history(commands)
+    _add_dashboard(commands)
     return parser
 
 
@@ -319,6 +320,30 @@ def _cmd_history_list(args: argparse.Namespace) -> int:
     for commit in commits(records):
         print(f"{commit.sha:12} {commit.time}  {counts[commit.sha]:3} runs, "
               f"{broken[commit.sha]} broken")
+    return 0
+
+
+def _add_dashboard(commands: argparse._SubParsersAction) -> None:
+    from tinybench.history import DEFAULT_HISTORY
+
+    p = commands.add_parser("dashboard", help="write a static HTML dashboard of a history")
+    p.add_argument("history", type=Path, metavar="HISTORY", nargs="?", default=DEFAULT_HISTORY,
+                   help=f"a history folder or any results (default {DEFAULT_HISTORY})")
+    p.add_argument("-o", "--output", type=Path, default=Path("site"),
+                   help="folder to write the site into (default: site)")
+    p.add_argument("--repo-url", metavar="URL",
+                   help="link commits to URL/commit/SHA (default: origin, if on GitHub; "
+                        "'' for no links)")
+    p.set_defaults(func=_cmd_dashboard)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from tinybench.dashboard.site import origin_url, write_site
+    from tinybench.results import load_records
+
+    repo_url = origin_url() if args.repo_url is None else args.repo_url.rstrip("/")
+    index = write_site(load_records(args.history), args.output, repo_url or None)
+    print(index)
     return 0
 
 
