@@ -7,7 +7,7 @@ within the gate's thresholds), and one series can be made 5 % slower from a give
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,3 +39,16 @@ def history(commits: int, slower_from: int | None = None,
             runs.append(replace(record, commit=sha(commit), time=time, cycles=round(cycles),
                                 memory=memory))
     return runs
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayeredRecord(Record):
+    """A record with per-layer figures, as the next results schema will have them."""
+
+    layers: list[dict] = field(default_factory=list)
+
+
+def with_layers(record: Record, layers: list[dict]) -> Record:
+    """`record` with per-layer figures (Record itself has no `layers` yet)."""
+    return LayeredRecord(**{f.name: getattr(record, f.name) for f in fields(record)},
+                         layers=layers)

@@ -1,23 +1,16 @@
 import json
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
 
-from tests.history_data import SLOWED, history, sha
+from tests.history_data import SLOWED, history, sha, with_layers
 from tinybench.cli import main
 from tinybench.dashboard.data import dashboard_data
 from tinybench.dashboard.site import ASSETS, STATIC, github_url, write_site
 from tinybench.errors import ConfigError
-from tinybench.results import Record, append_records
-
-
-@dataclass(frozen=True, kw_only=True)
-class LayeredRecord(Record):
-    """A record with per-layer figures, as results.py's next schema will have them."""
-
-    layers: list[dict] = field(default_factory=list)
+from tinybench.results import append_records
 
 
 def series_of(data: dict, key) -> dict:
@@ -78,12 +71,11 @@ def test_per_layer_cycles_of_the_latest_run_are_kept_when_records_have_them():
     layers = [{"name": "conv_0", "op": "CONV_2D", "cycles": 900_000, "macs": 12},
               {"name": "fc", "op": "FULLY_CONNECTED", "cycles": 20_000}]
     runs = history(2)
-    runs[-1] = LayeredRecord(**{f: getattr(runs[-1], f) for f in runs[-1].__dataclass_fields__},
-                             layers=layers)
+    runs[-1] = with_layers(runs[-1], layers)
     data = dashboard_data(runs, None)
-    with_layers = [s for s in data["series"] if s["layers"]]
-    assert [tuple(s["key"]) for s in with_layers] == [runs[-1].key]
-    assert with_layers[0]["layers"] == [{"name": "conv_0", "op": "CONV_2D", "cycles": 900_000},
+    layered = [s for s in data["series"] if s["layers"]]
+    assert [tuple(s["key"]) for s in layered] == [runs[-1].key]
+    assert layered[0]["layers"] == [{"name": "conv_0", "op": "CONV_2D", "cycles": 900_000},
                                         {"name": "fc", "op": "FULLY_CONNECTED", "cycles": 20_000}]
 
 

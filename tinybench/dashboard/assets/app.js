@@ -84,7 +84,8 @@
     chart.append(s("text", {class: "metric", x: T.left, y: 10}, LABELS[metric]));
     const measured = values.filter((v) => v !== null);
     if (!measured.length) {
-      chart.append(s("text", {class: "empty", x: T.width / 2, y: bottom - T.plot / 2}, "not measured"));
+      chart.append(s("text", {class: "empty", x: T.width / 2, y: bottom - T.plot / 2},
+        "not measured"));
       return chart;
     }
     let low = Math.min(...measured);
@@ -127,8 +128,9 @@
     series.at.forEach((commit, k) => {
       const x = xOf(commit);
       if (broken.has(commit)) {
-        chart.append(linked(commit, s("text", {class: "broken", x: x, y: bottom, "data-commit": sha(commit)},
-          ["×", s("title", {}, `${sha(commit)} ${date(commit)}: ${broken.get(commit)}`)]), SVG_NS));
+        const cross = s("text", {class: "broken", x: x, y: bottom, "data-commit": sha(commit)},
+          ["×", s("title", {}, `${sha(commit)} ${date(commit)}: ${broken.get(commit)}`)]);
+        chart.append(linked(commit, cross, SVG_NS));
       }
       if (values[k] === null) return;
       const before = previous(values, k);
@@ -152,7 +154,8 @@
 
   function renderTrends(shown) {
     const cards = document.querySelector("#trends .cards");
-    cards.replaceChildren(...shown.map((series) => h("article", {class: "card", "data-series": seriesId(series)},
+    cards.replaceChildren(...shown.map((series) => h("article",
+      {class: "card", "data-series": seriesId(series)},
       [h("h3", {}, name(series)),
         ...TREND.map((metric, i) => trendChart(series, metric, i === TREND.length - 1))])));
     if (!shown.length) cards.append(h("p", {class: "note"}, "No series matches the filters."));
@@ -176,7 +179,8 @@
     document.querySelector("#regressions .note").textContent = steps.length
       ? `${steps.length} step(s) worse than the commit before beyond the gate's thresholds ` +
         `(${thresholds}), newest first:`
-      : `None: no figure got worse than at the commit before beyond the gate's thresholds (${thresholds}).`;
+      : "None: no figure got worse than at the commit before beyond the gate's thresholds " +
+        `(${thresholds}).`;
     document.querySelector("#regressions ol").replaceChildren(...steps.map((step) =>
       h("li", {"data-commit": sha(step.commit), "data-series": seriesId(step.series)}, [
         linked(step.commit, h("code", {}, sha(step.commit))), ` ${date(step.commit)} `,
@@ -204,7 +208,8 @@
 
   function logTicks(low, high) {
     const ticks = [];
-    for (let decade = Math.floor(Math.log10(low)); decade <= Math.ceil(Math.log10(high)); decade++) {
+    const last = Math.ceil(Math.log10(high));
+    for (let decade = Math.floor(Math.log10(low)); decade <= last; decade++) {
       for (const step of [1, 2, 5]) {
         const tick = step * Math.pow(10, decade);
         if (tick >= low && tick <= high) ticks.push(tick);
@@ -235,20 +240,25 @@
     chart.append(
       s("line", {class: "axis", x1: P.left, x2: right, y1: bottom, y2: bottom}),
       s("line", {class: "axis", x1: P.left, x2: P.left, y1: P.top, y2: bottom}),
-      s("text", {class: "label", x: (P.left + right) / 2, y: P.height - 6}, "latency per inference (ms, log scale)"),
-      s("text", {class: "label", transform: `translate(14 ${(P.top + bottom) / 2}) rotate(-90)`}, "RAM (KiB)"));
+      s("text", {class: "label", x: (P.left + right) / 2, y: P.height - 6},
+        "latency per inference (ms, log scale)"),
+      s("text", {class: "label", transform: `translate(14 ${(P.top + bottom) / 2}) rotate(-90)`},
+        "RAM (KiB)"));
     for (const tick of logTicks(low, high)) {
       chart.append(s("line", {class: "grid", x1: x(tick), x2: x(tick), y1: P.top, y2: bottom}),
-        s("text", {class: "tick", x: x(tick), y: bottom + 14, "text-anchor": "middle"}, String(tick)));
+        s("text", {class: "tick", x: x(tick), y: bottom + 14, "text-anchor": "middle"},
+          String(tick)));
     }
     const ramStep = Math.pow(10, Math.floor(Math.log10(ramTop)));
     for (let kib = 0; kib <= ramTop; kib += ramStep) {
-      chart.append(s("text", {class: "tick end", x: P.left - 4, y: y(kib * 1024) + 3}, String(kib)));
+      chart.append(s("text", {class: "tick end", x: P.left - 4, y: y(kib * 1024) + 3},
+        String(kib)));
     }
     for (const series of runs) {
       const {latency_ms: ms, ram_bytes: ram, cycles, flash_bytes: flash, commit} = series.latest;
       const tip = `${name(series)} at ${sha(commit)}: ${format("latency_ms", ms)}, ` +
-        `${format("cycles", cycles)} cycles, Flash ${format("flash_bytes", flash)}, RAM ${format("ram_bytes", ram)}`;
+        `${format("cycles", cycles)} cycles, Flash ${format("flash_bytes", flash)}, ` +
+        `RAM ${format("ram_bytes", ram)}`;
       const colour = COLOURS[backends.indexOf(series.key[1]) % COLOURS.length];
       chart.append(linked(commit, s("path", {
         class: "scatter-point", d: marker(series.key[2], x(ms), y(ram)), fill: colour,
@@ -260,7 +270,8 @@
       ...backends.map((backend, i) => h("span", {}, [
         h("i", {class: "swatch", style: `background:${COLOURS[i % COLOURS.length]}`}), backend])),
       ...boards.map((board) => h("span", {}, [
-        s("svg", {class: "shape", viewBox: "0 0 14 14"}, s("path", {d: marker(board, 7, 7)})), board])),
+        s("svg", {class: "shape", viewBox: "0 0 14 14"}, s("path", {d: marker(board, 7, 7)})),
+        board])),
     ]));
   }
 
@@ -270,17 +281,20 @@
     const width = 560;
     const left = 170;
     const row = 15;
-    const chart = s("svg", {class: "layers", viewBox: `0 0 ${width} ${rows.length * row + 4}`, role: "img",
+    const chart = s("svg", {
+      class: "layers", viewBox: `0 0 ${width} ${rows.length * row + 4}`, role: "img",
       "data-series": seriesId(series), "aria-label": `cycles per layer of ${name(series)}`});
     rows.forEach((layer, i) => {
       const top = i * row + 2;
-      const label = layer.op && layer.name !== layer.op ? `${layer.name} (${layer.op})` : layer.name || layer.op;
+      const label = layer.op && layer.name !== layer.op
+        ? `${layer.name} (${layer.op})` : layer.name || layer.op;
       const length = most > 0 ? layer.cycles / most * (width - left - 70) : 0;
       chart.append(
         s("text", {class: "tick end", x: left - 6, y: top + 10}, label),
         s("rect", {class: "layer-bar", x: left, y: top, width: length.toFixed(1), height: row - 4},
           s("title", {}, `${label}: ${layer.cycles.toLocaleString("en")} cycles`)),
-        s("text", {class: "tick", x: left + length + 4, y: top + 10}, format("cycles", layer.cycles)));
+        s("text", {class: "tick", x: left + length + 4, y: top + 10},
+          layer.cycles.toLocaleString("en")));
     });
     return chart;
   }
@@ -290,7 +304,8 @@
     document.getElementById("layers").replaceChildren(
       h("h3", {}, "Cycles per layer, latest run"),
       ...(withLayers.length
-        ? withLayers.map((series) => h("figure", {}, [h("figcaption", {}, name(series)), layerChart(series)]))
+        ? withLayers.map((series) => h("figure", {},
+          [h("figcaption", {}, name(series)), layerChart(series)]))
         : [h("p", {class: "note"}, "No per-layer figures in these results.")]));
   }
 
@@ -300,7 +315,8 @@
       const last = series.latest;
       return h("tr", {"data-series": seriesId(series)}, [
         ...series.key.map((part) => h("td", {}, part)),
-        h("td", {}, [linked(last.commit, h("code", {}, sha(last.commit))), " " + date(last.commit)]),
+        h("td", {class: "commit"},
+          [linked(last.commit, h("code", {}, sha(last.commit))), " " + date(last.commit)]),
         ...metrics.map((metric) => h("td", {
           class: (series.marks[metric] || []).includes(last.commit) ? "number regressed" : "number",
         }, format(metric, last[metric]))),
