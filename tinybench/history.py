@@ -28,7 +28,7 @@ class Filed:
     """What `add_to_history` did: records added per commit, already there, and skipped."""
 
     added: dict[str, int]  # commit -> records newly filed under it
-    present: int  # records the history held already
+    present: int  # records not added: the history held them already
     skipped: dict[str, int]  # "abc1234+dirty" or "no commit" -> records not filed
 
 
