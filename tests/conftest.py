@@ -1,9 +1,11 @@
 """Shared fixtures and the skip rules for tests that need optional tools.
 
-A test marked `toolchain`, `tvm`, `tflm` or `renode` is skipped, with the piece's own reason,
-when that piece is missing on this machine; each piece is asked once per session.
+A test marked `toolchain`, `tvm`, `tflm`, `renode` or `browser` is skipped, with the piece's own
+reason, when that piece is missing on this machine; each piece is asked once per session.
 """
 
+import importlib.util
+import shutil
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -17,12 +19,24 @@ from tinybench.simulators.renode import RenodeSimulator
 from tinybench.toolchain import Toolchain, find_toolchain
 from tinybench.toolchain import missing as toolchain_missing
 
+
+def browser_missing() -> str | None:
+    """Why Debian's Chromium and its driver, with selenium to drive them, are missing."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return ("Debian's chromium and chromium-driver are not installed "
+                "(scripts/install.sh installs them)")
+    if importlib.util.find_spec("selenium") is None:
+        return "selenium is not installed: pip install -e '.[dev]'"
+    return None
+
+
 # marker -> why the piece it needs is missing, or None
 PIECES: dict[str, Callable[[], str | None]] = {
     "toolchain": toolchain_missing,
     "tvm": lambda: TvmBackend().missing(),
     "tflm": lambda: deps.missing(*COMPONENTS),
     "renode": lambda: RenodeSimulator().missing(),
+    "browser": browser_missing,
 }
 
 

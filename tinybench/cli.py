@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_compare(commands)
     _add_board(commands)
+    _add_history(commands)
+    _add_dashboard(commands)
     return parser
 
 
@@ -324,6 +326,77 @@ def _cmd_board_simulate(args: argparse.Namespace) -> int:
         print(f"{firmware.elf.name} on {args.board} is listening on {sim.port}", flush=True)
         sim.wait()
     print(f"stopped after {args.idle_timeout:g} s without input", file=sys.stderr)
+    return 0
+
+
+def _add_history(commands: argparse._SubParsersAction) -> None:
+    from tinybench.history import DEFAULT_HISTORY
+
+    p = commands.add_parser("history", help="keep results over commits, for the dashboard")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    a = verbs.add_parser("add", help="file a run's records under their commit (once)")
+    a.add_argument("results", type=Path, metavar="RESULTS",
+                   help="a .jsonl results file or a folder of them")
+    ls = verbs.add_parser("list", help="list the commits in the history, oldest first")
+    for verb, func in ((a, _cmd_history_add), (ls, _cmd_history_list)):
+        verb.add_argument("--history", type=Path, default=DEFAULT_HISTORY,
+                          help=f"the history folder (default {DEFAULT_HISTORY})")
+        verb.set_defaults(func=func)
+
+
+def _cmd_history_add(args: argparse.Namespace) -> int:
+    from tinybench.history import add_to_history
+    from tinybench.results import load_records
+
+    filed = add_to_history(args.history, load_records(args.results))
+    for commit, count in filed.added.items():
+        if count:
+            print(f"{commit}: {count} new record(s) in {args.history / commit}.jsonl")
+    if filed.present:
+        print(f"{filed.present} record(s) were in the history already")
+    for label, count in filed.skipped.items():
+        print(f"skipped {count} record(s) of {label}: a modified checkout or one outside git "
+              "ran code that no commit holds", file=sys.stderr)
+    return 0
+
+
+def _cmd_history_list(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from tinybench.history import commits, runs_by_commit
+    from tinybench.results import load_records
+
+    records = load_records(args.history)
+    runs = runs_by_commit(records)
+    counts = Counter(sha for sha, _ in runs)
+    broken = Counter(sha for (sha, _), record in runs.items() if record.broken)
+    for commit in commits(records):
+        print(f"{commit.sha:12} {commit.time}  {counts[commit.sha]:3} runs, "
+              f"{broken[commit.sha]} broken")
+    return 0
+
+
+def _add_dashboard(commands: argparse._SubParsersAction) -> None:
+    from tinybench.history import DEFAULT_HISTORY
+
+    p = commands.add_parser("dashboard", help="write a static HTML dashboard of a history")
+    p.add_argument("history", type=Path, metavar="HISTORY", nargs="?", default=DEFAULT_HISTORY,
+                   help=f"a history folder or any results (default {DEFAULT_HISTORY})")
+    p.add_argument("-o", "--output", type=Path, default=Path("site"),
+                   help="folder to write the site into (default: site)")
+    p.add_argument("--repo-url", metavar="URL",
+                   help="link commits to URL/commit/SHA (default: origin, if on GitHub; "
+                        "'' for no links)")
+    p.set_defaults(func=_cmd_dashboard)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from tinybench.dashboard.site import origin_url, write_site
+    from tinybench.results import load_records
+
+    repo_url = origin_url() if args.repo_url is None else args.repo_url.rstrip("/")
+    index = write_site(load_records(args.history), args.output, repo_url or None)
+    print(index)
     return 0
 
 

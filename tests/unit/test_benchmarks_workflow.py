@@ -1,4 +1,5 @@
-"""The CI workflow caches, gates, summarises and uploads what `pytest benchmarks/` writes.
+"""The CI workflow caches, gates, summarises and uploads what `pytest benchmarks/` writes, then
+keeps the history of main and publishes its dashboard.
 
 tests/integration/test_benchmarks_gate.py runs its commands; this checks how they fit together.
 """
@@ -49,3 +50,35 @@ def test_a_second_job_cross_checks_every_run_on_renode():
     assert "--tinybench-simulator renode" in gate  # each run checked against iss (test_matrix.py)
     assert _step(job, "actions/upload-artifact@")["with"]["name"] != _step(
         _job(), "actions/upload-artifact@")["with"]["name"]
+
+
+def test_the_records_name_their_commit_although_root_does_not_own_the_checkout():
+    for name in ("benchmarks", "history"):
+        env = _job(name)["env"]
+        assert (env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) == ("safe.directory", "*")
+
+
+def test_each_push_to_main_is_filed_in_the_history_even_when_the_gate_failed():
+    job = _job("history")
+    assert job["needs"] == "benchmarks"
+    assert job["if"] == ("${{ !cancelled() && github.event_name == 'push' "
+                         "&& github.ref == 'refs/heads/main' }}")
+    assert job["permissions"] == {"contents": "write"}  # it pushes the history branch
+    download = _step(job, "actions/download-artifact@")["with"]
+    assert download["name"] == _step(_job(), "actions/upload-artifact@")["with"]["name"]
+    add = _step(job, "tinybench history add")["run"]
+    assert add == f"tinybench history add {download['path']}/results.jsonl --history history"
+    assert "push -q origin HEAD:refs/heads/benchmark-history" in _step(job, "git -C history add")[
+        "run"]
+
+
+def test_the_dashboard_of_the_history_is_published_on_pages():
+    history = _job("history")
+    dashboard = _step(history, "tinybench dashboard")["run"]
+    assert dashboard.startswith("tinybench dashboard history -o site ")
+    assert _step(history, "actions/upload-pages-artifact@")["with"]["path"] == "site"
+    pages = _job("pages")
+    assert pages["needs"] == "history"
+    assert pages["permissions"] == {"pages": "write", "id-token": "write"}
+    assert pages["environment"]["name"] == "github-pages"
+    assert _step(pages, "actions/deploy-pages@")["id"] == "deployment"
