@@ -4,8 +4,9 @@ import struct
 
 import pytest
 
-from tinybench.boards import Region, get_board
-from tinybench.simulators.cycles import CONDITIONAL, M7_MISPREDICT, CycleModel
+from tinybench.boards import Region, all_boards
+from tinybench.errors import ConfigError
+from tinybench.simulators.cycles import CONDITIONAL, CORE_TIMINGS, CortexM7, CycleModel
 
 FLASH = Region("FLASH", 0x08000000, 0x100000)
 BASE = 0x20000000  # code in RAM: no fetch wait states
@@ -21,6 +22,7 @@ LDR_R2_R0_POST = (0xF850, 0x2B04)  # ldr r2, [r0], #4
 CMP_R0_0 = 0x2800  # cmp r0, #0
 BNE_BACK = 0xD1FD  # bne .-2: back to the cmp, the start of its block
 NOP = 0xBF00
+M7_MISPREDICT = CortexM7.mispredict
 
 
 def code(*halfwords: int) -> bytes:
@@ -124,11 +126,13 @@ def test_estimates_are_deterministic_and_split_by_block():
     assert set(first.by_block) == {BASE, BASE + 4}
 
 
-def test_every_board_has_a_model():
-    for name in ("stm32f746", "nrf52840"):
-        assert CycleModel.for_board(get_board(name), icache=True).core == get_board(name).core
+@pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
+def test_every_board_has_timing_rules_for_its_core(board):
+    model = CycleModel.for_board(board, icache=False)
+    assert model.timing is CORE_TIMINGS[board.core]
+    assert model.fetch_wait == board.flash_wait_states
 
 
-def test_unknown_core_is_refused():
-    with pytest.raises(ValueError, match="no cycle model"):
+def test_unknown_core_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match=r"no timing rules for core 'cortex-m0'; it knows "):
         CycleModel("cortex-m0", FLASH, 0, icache=True)
