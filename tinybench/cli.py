@@ -79,7 +79,7 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 
     for board in all_boards().values():
         ram_kib = board.ram_size // 1024
-        print(f"{board.name:10} {board.core:10} {board.clock_hz // 1_000_000:4} MHz  "
+        print(f"{board.name:10} {board.core.name:10} {board.clock_hz // 1_000_000:4} MHz  "
               f"flash {board.flash.size // 1024} KiB  ram {ram_kib} KiB  {board.title}")
     return 0
 

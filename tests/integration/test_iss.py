@@ -30,7 +30,7 @@ def programs(toolchain, tmp_path_factory) -> dict[str, Path]:
         elf = out / f"{board.name}.elf"
         subprocess.run(
             [gcc, *board.cflags, "-O2", "-g", "-ffreestanding", "-nostdlib",
-             UART_DEFINE[board.uart_kind], "-T", DATA / "prog.ld",
+             UART_DEFINE[board.uart.kind], "-T", DATA / "prog.ld",
              *(f"-Wl,--defsym={k}={v:#x}" for k, v in symbols.items()),
              DATA / "prog.c", "-lgcc", "-o", elf],
             check=True,

@@ -3,7 +3,7 @@
 import pytest
 
 from tinybench.analysis.profile import FunctionMap, by_function, format_profile, profile
-from tinybench.errors import SimulationError
+from tinybench.boards import get_board
 from tinybench.simulators.iss import IDLE_POLLS, _Uart
 
 
@@ -17,8 +17,8 @@ class Stops:
 
 def test_stm32_usart_feeds_input_collects_output_and_idles_when_input_is_exhausted():
     stop = Stops()
-    uart = _Uart("stm32-usart", b"ab", stop)
-    regs = uart.registers(0x40011000)
+    uart = _Uart(get_board("stm32f746").uart, b"ab", stop)
+    regs = uart.registers()
     isr = lambda: regs.read(None, 0x1C, 4, None)  # noqa: E731
     assert isr() & 0xE0 == 0xE0  # TXE, TC, RXNE
     assert regs.read(None, 0x24, 4, None) == ord("a")
@@ -34,8 +34,7 @@ def test_stm32_usart_feeds_input_collects_output_and_idles_when_input_is_exhaust
 
 def test_transmitting_resets_the_idle_count():
     stop = Stops()
-    uart = _Uart("stm32-usart", b"", stop)
-    regs = uart.registers(0x40011000)
+    regs = _Uart(get_board("stm32f746").uart, b"", stop).registers()
     for _ in range(3 * IDLE_POLLS):
         regs.read(None, 0x1C, 4, None)  # a TX-ready poll per byte sent
         regs.write(None, 0x28, 4, ord("."), None)
@@ -43,8 +42,8 @@ def test_transmitting_resets_the_idle_count():
 
 
 def test_nrf_uart_events_follow_input_and_transmission():
-    uart = _Uart("nrf-uart", b"z", Stops())
-    regs = uart.registers(0x40002000)
+    uart = _Uart(get_board("nrf52840").uart, b"z", Stops())
+    regs = uart.registers()
     assert regs.read(None, 0x108, 4, None) == 1  # EVENTS_RXDRDY
     assert regs.read(None, 0x518, 4, None) == ord("z")
     assert regs.read(None, 0x108, 4, None) == 0
@@ -55,11 +54,6 @@ def test_nrf_uart_events_follow_input_and_transmission():
     assert uart.output == b"k"
     regs.write(None, 0x500, 4, 4, None)  # any other register reads back what was written
     assert regs.read(None, 0x500, 4, None) == 4
-
-
-def test_unknown_uart_kind_is_an_error():
-    with pytest.raises(SimulationError, match="no model of UART"):
-        _Uart("pl011", b"", Stops()).registers(0)
 
 
 def test_profile_attributes_blocks_to_functions_and_ranks_them():

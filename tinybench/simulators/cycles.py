@@ -222,16 +222,16 @@ class CoreTiming(Protocol):
 class CycleModel:
     """Cycle costs of blocks and edges for one core and memory system."""
 
-    def __init__(self, core: str, flash: Region, flash_wait_states: int, icache: bool) -> None:
+    def __init__(self, core: str, flash: Region, icache: bool) -> None:
         self.timing = core_timing(core)
         self.flash = flash
-        self.fetch_wait = 0 if icache else flash_wait_states
+        self.fetch_wait = 0 if icache else flash.wait_states
         self._blocks: dict[tuple[int, int], BlockTiming] = {}
         self._joined: dict[tuple[int, int], int] = {}  # cycles of two blocks run as one
 
     @classmethod
     def for_board(cls, board: Board, icache: bool) -> CycleModel:
-        return cls(board.core, board.flash, board.flash_wait_states, icache)
+        return cls(board.core.name, board.flash, icache)
 
     def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
         """The timing of the block at `address` (decoded once per model)."""

@@ -4,12 +4,12 @@ Memory is the board's real map (boards.toml): flash (read/execute), ITCM and eve
 loaded from the ELF's PT_LOAD segments at their load addresses, so the startup code copies
 .data itself. Unicorn does not reset through the vector table: SP and PC come from its first
 two words. Devices modelled:
-- the UART (STM32 USART1 or nRF52840 legacy UART0): TX collects output, RX feeds `uart_input`;
+- the board's UART (its registers from boards.toml): TX collects output, RX feeds `uart_input`;
   polling the receive status with no input left, IDLE_POLLS times in a row, ends the run "idle";
 - DWT CYCCNT (with DWT CTRL and DEMCR enables) and SysTick read the cycle model's count, so the
   firmware's own timing agrees with ours; each CYCCNT read records a Mark;
-- SCB registers read back what was written (CPUID and the M7 cache geometry are fixed values),
-  and on the STM32F746 the RCC/PWR ready flags follow their enable bits, so clock set-up works.
+- SCB registers read back what was written, except CPUID (the core's) and CCSIDR (the board's
+  D-cache geometry); the board's ready flags follow their enable bits, so clock set-up works.
 Every other peripheral address is plain memory: a read returns what was last written there.
 Counting: every instruction of every translated block entered counts as executed, including
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinybench import boards
 from tinybench.analysis.profile import FunctionMap, by_function
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
@@ -40,20 +41,6 @@ PERIPHERALS = (0x40000000, 0x20000000)  # base, size: both boards' peripheral sp
 PPB = (0xE0000000, 0x100000)  # private peripheral bus: SCS, DWT, ...
 DWT_PAGE, SCS_PAGE = 0xE0001000, 0xE000E000
 PAGE = 0x1000
-
-CPUID = {"cortex-m4": 0x410FC241, "cortex-m7": 0x410FC271}
-M7_DCACHE_CCSIDR = 0xF003E019  # 4 KiB: 32 sets, 4 ways, 32-byte lines (SCB CCSIDR, offset 0xD80)
-# Where each board's firmware turns its instruction cache on: (register, bit).
-ICACHE_ENABLE = {"stm32f746": (0xE000ED14, 1 << 17), "nrf52840": (0x4001E540, 1)}
-# STM32F746 ready flags that follow their enable bits: (read address, source address, mask,
-# shift): RCC_CR HSI/HSE/PLL on → ready, RCC_CFGR SW → SWS, PWR_CR1 ODEN/ODSWEN → PWR_CSR1.
-READY_BITS = {
-    "stm32f746": (
-        (0x40023800, 0x40023800, 0x01010001, 1),
-        (0x40023808, 0x40023808, 0x3, 2),
-        (0x40007004, 0x40007000, 0x30000, 0),
-    ),
-}
 
 
 @dataclass
@@ -79,8 +66,8 @@ class _Registers:
 class _Uart:
     """The host end of the board's UART: input to feed, output collected, idle detection."""
 
-    def __init__(self, kind: str, data: bytes, stop: Callable[[], None]) -> None:
-        self.kind, self.input, self.position, self.output = kind, data, 0, bytearray()
+    def __init__(self, spec: boards.Uart, data: bytes, stop: Callable[[], None]) -> None:
+        self.spec, self.input, self.position, self.output = spec, data, 0, bytearray()
         self.stop, self.empty_polls, self.idle = stop, 0, False
 
     def receive_ready(self) -> bool:
@@ -104,23 +91,20 @@ class _Uart:
         self.empty_polls = 0
         self.output.append(value & 0xFF)
 
-    def registers(self, base: int) -> _Registers:
-        regs = _Registers(base)
-        if self.kind == "stm32-usart":  # ISR: TXE, TC always set; RXNE while input is left
-            regs.on_read[0x1C] = lambda: 0xC0 | (0x20 if self.receive_ready() else 0)
-            regs.on_read[0x24] = self.receive
-            regs.on_write[0x28] = self.send
-        elif self.kind == "nrf-uart":  # events RXDRDY/TXDRDY, RXD, TXD
-            regs.on_read[0x108] = lambda: int(self.receive_ready())
-            regs.on_read[0x518] = self.receive
+    def registers(self) -> _Registers:
+        spec = self.spec
+        regs = _Registers(spec.base)
+        regs.on_read[spec.status] = lambda: spec.tx_ready | (
+            spec.rx_ready if self.receive_ready() else 0)
+        regs.on_read[spec.rx] = self.receive
+        regs.on_write[spec.tx] = self.send
+        if spec.tx_done is not None:
 
             def transmit(value: int) -> None:
                 self.send(value)
-                regs.values[0x11C] = 1  # EVENTS_TXDRDY
+                regs.values[spec.tx_done] = 1
 
-            regs.on_write[0x51C] = transmit
-        else:
-            raise SimulationError(f"the built-in simulator has no model of UART '{self.kind}'")
+            regs.on_write[spec.tx] = transmit
         return regs
 
 
@@ -128,19 +112,17 @@ class _Run:
     """One simulation: the machine, its devices and its counters."""
 
     def __init__(self, elf: Path, board: Board, uart_input: bytes, budget: int) -> None:
-        from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc
-        from unicorn.arm_const import UC_CPU_ARM_CORTEX_M4, UC_CPU_ARM_CORTEX_M7
+        from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board = elf, board
         self.functions = FunctionMap.from_elf(elf)
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
-        cpu = {"cortex-m4": UC_CPU_ARM_CORTEX_M4, "cortex-m7": UC_CPU_ARM_CORTEX_M7}
-        self.uc.ctl_set_cpu_model(cpu[board.core])
+        self.uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
         self.models = {on: CycleModel.for_board(board, icache=on) for on in (False, True)}
         self.tallies: dict[int, Tally] = {}
         self.order = np.zeros(0, np.int64)  # used table slots, in the order tallies know them
         self.marks: list[Mark] = []
-        self.uart = _Uart(board.uart_kind, uart_input, self.uc.emu_stop)
+        self.uart = _Uart(board.uart, uart_input, self.uc.emu_stop)
         self.pages: dict[int, _Registers] = {}
         self.fault = ""
         self.accessed = 0  # the device address being accessed
@@ -160,11 +142,12 @@ class _Run:
         uc.mem_map(board.flash.origin, board.flash.size, UC_PROT_READ | UC_PROT_EXEC)
         for region in (*board.ram, *([board.itcm] if board.itcm else [])):
             uc.mem_map(region.origin, region.size, UC_PROT_ALL)
-        devices = [self.uart.registers(board.uart_base), self._dwt(), self._scs()]
-        for read, source, mask, shift in READY_BITS.get(board.name, ()):
-            page = self._page(devices, read & ~(PAGE - 1))
-            src = self._page(devices, source & ~(PAGE - 1))
-            page.on_read[read % PAGE] = _follow(page, read % PAGE, src, source % PAGE, mask, shift)
+        devices = [self.uart.registers(), self._dwt(), self._scs()]
+        for flag in board.ready_flags:
+            page = self._page(devices, flag.address & ~(PAGE - 1))
+            src = self._page(devices, flag.source & ~(PAGE - 1))
+            page.on_read[flag.address % PAGE] = _follow(
+                page, flag.address % PAGE, src, flag.source % PAGE, flag.mask, flag.shift)
         for regs in devices:
             read, write = regs.read, regs.write
             if regs.base in (DWT_PAGE, SCS_PAGE):  # registers that read the time: note which
@@ -273,9 +256,10 @@ class _Run:
 
     def _scs(self) -> _Registers:
         regs = _Registers(SCS_PAGE)
-        regs.on_read[0xD00] = lambda: CPUID[self.board.core]
-        if self.board.core == "cortex-m7":
-            regs.on_read[0xD80] = lambda: M7_DCACHE_CCSIDR
+        regs.on_read[0xD00] = lambda: self.board.core.cpuid
+        dcache = self.board.dcache
+        if dcache and dcache.ccsidr is not None:
+            regs.on_read[0xD80] = lambda: dcache.ccsidr
         regs.on_write[0xDFC] = self.cyccnt_enable_changes
         systick = {"start": 0, "wraps": 0}  # cycles when enabled, wraps seen by CSR reads
 
@@ -312,13 +296,16 @@ class _Run:
 
     def model(self) -> CycleModel:
         """The cycle model for the instruction-cache state the firmware has set."""
-        address, bit = ICACHE_ENABLE.get(self.board.name, (0, 0))
+        icache = self.board.icache
+        if icache is None or icache.enable_register is None:
+            return self.models[False]
+        address = icache.enable_register
         page = self.pages.get(address & ~(PAGE - 1))
         if page is not None:
             value = page.values.get(address % PAGE, 0)
         else:
-            value = int.from_bytes(self.read_memory(address, 4), "little") if bit else 0
-        return self.models[bool(value & bit)]
+            value = int.from_bytes(self.read_memory(address, 4), "little")
+        return self.models[bool(value & 1 << icache.enable_bit)]
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()

@@ -83,8 +83,8 @@ class _Terminal:
 class _TerminalUart(iss._Uart):
     """The board's UART wired to the terminal: when the firmware is idle, wait for the host."""
 
-    def __init__(self, kind: str, terminal: _Terminal, stop) -> None:
-        super().__init__(kind, b"", stop)
+    def __init__(self, board: Board, terminal: _Terminal, stop) -> None:
+        super().__init__(board.uart, b"", stop)
         self.input = bytearray()
         self.terminal, self.sent = terminal, 0
 
@@ -107,7 +107,7 @@ class _TerminalRun(iss._Run):
         super().__init__(elf, board, b"", budget)
 
     def _map_memory(self) -> None:
-        self.uart = _TerminalUart(self.board.uart_kind, self.terminal, self.uc.emu_stop)
+        self.uart = _TerminalUart(self.board, self.terminal, self.uc.emu_stop)
         super()._map_memory()
 
 
