@@ -11,7 +11,7 @@ from tinybench.errors import ConfigError
 from tinybench.firmware.build import board_dir
 from tinybench.paths import repo_root
 from tinybench.simulators.cycles import CORE_TIMINGS
-from tinybench.simulators.iss import PERIPHERALS, PPB
+from tinybench.simulators.machine import PERIPHERALS, PPB
 
 BOARDS = pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
 PLACEHOLDERS = {"elf", "bin", "hex", "origin"}

@@ -26,7 +26,7 @@ from tinybench.errors import SimulationError, ToolNotFoundError
 from tinybench.paths import repo_root
 from tinybench.simulators import Mark, SimResult
 from tinybench.simulators.cycles import CycleModel
-from tinybench.simulators.iss import IDLE_POLLS
+from tinybench.simulators.devices import CCSIDR, CYCCNT, IDLE_POLLS, SCS_PAGE
 
 COMPONENT = deps.get("renode")  # Renode's folder: $TINYBENCH_RENODE_DIR, else the deps cache
 HOW_TO_GET = (
@@ -35,9 +35,7 @@ HOW_TO_GET = (
 )
 PYTHON_MODULES = ("robot", "psutil", "yaml")  # what renode-test imports
 TIMEOUT_S = 1800  # wall-clock limit of one run
-CYCCNT = 0xE0001004
 RENODE_DIR = repo_root() / "renode"  # platforms, robot file, monitor command, edge counter
-CCSIDR = 0xE000ED80  # Renode's NVIC reads the cache geometry as zero
 
 
 def find_renode_test() -> Path | None:
@@ -137,8 +135,9 @@ def spec_text(board: Board, faults: list[int], paths: dict[str, Path], budget: i
     uart = board.uart
     status, rx, tx = (uart.base + offset for offset in (uart.status, uart.rx, uart.tx))
     ready = [f"{f.address:x}:{f.source:x}:{f.mask:x}:{f.shift:x}" for f in board.ready_flags]
-    dcache = board.dcache
-    values = [f"{CCSIDR:x}:{dcache.ccsidr:x}"] if dcache and dcache.ccsidr is not None else []
+    values = []  # registers Renode reads as zero: Renode's NVIC has no cache geometry
+    if board.dcache and board.dcache.ccsidr is not None:
+        values.append(f"{SCS_PAGE + CCSIDR:x}:{board.dcache.ccsidr:x}")
     entries = {
         "uart": "sysbus.uart", "status": f"{status:x}", "rx": f"{rx:x}", "tx": f"{tx:x}",
         "cyccnt": f"{CYCCNT:x}", "faults": ",".join(f"{a:x}" for a in faults),
