@@ -31,11 +31,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.tasks import TASKS
+
     p = commands.add_parser("run", help="run the benchmark matrix and print a Markdown table")
     p.add_argument("--task", default="all",
-                   help="tasks (kws01,vww01,ic01,ad01), .tflite files, or 'all' (default)")
-    p.add_argument("--backend", default="tvm", help="tvm, tflm, cmsis-nn, or 'all' (default tvm)")
-    p.add_argument("--board", default="all", help="stm32f746, nrf52840, or 'all' (default)")
+                   help=f"tasks ({','.join(TASKS)}), .tflite files, or 'all' (default)")
+    p.add_argument("--backend", default="tvm",
+                   help=f"{', '.join(BACKENDS)}, or 'all' (default tvm)")
+    p.add_argument("--board", default="all", help=f"{', '.join(all_boards())}, or 'all' (default)")
     p.add_argument("--simulator", default="iss", help="iss (built in), renode, or 'all'")
     p.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
     p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
@@ -210,10 +215,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _add_board(commands: argparse._SubParsersAction) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.tasks import TASKS
+
+    tools = dict.fromkeys(f.tool for board in all_boards().values() for f in board.flashers)
     p = commands.add_parser("board", help="flash a real board and run the benchmark on it")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     f = verbs.add_parser("flash", help="build a benchmark's firmware and program the board")
-    f.add_argument("--tool", help="pyocd, st-flash, nrfjprog or openocd (default: first found)")
+    f.add_argument("--tool", help=f"{', '.join(tools)} (default: the first the board lists "
+                   "that is installed)")
     r = verbs.add_parser("run", help="run the benchmark on a flashed board over its serial port")
     r.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
     r.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
@@ -227,10 +238,10 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
     for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
-        verb.add_argument("--board", required=True, help="stm32f746 or nrf52840")
-        verb.add_argument("--task", required=True, help="a task (kws01, vww01, ic01, ad01) "
+        verb.add_argument("--board", required=True, help=", ".join(all_boards()))
+        verb.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) "
                           "or a .tflite file")
-        verb.add_argument("--backend", default="tvm", help="tvm, tflm or cmsis-nn (default tvm)")
+        verb.add_argument("--backend", default="tvm", help=f"{', '.join(BACKENDS)} (default tvm)")
         verb.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
         verb.set_defaults(func=func)
 

@@ -26,13 +26,17 @@ if TYPE_CHECKING:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.tasks import TASKS
+
     group = parser.getgroup("tinybench", "tinybench benchmark matrix")
     group.addoption("--tinybench-task", default="all",
-                    help="tasks (kws01,vww01,ic01,ad01), .tflite files, or 'all' (default)")
+                    help=f"tasks ({','.join(TASKS)}), .tflite files, or 'all' (default)")
     group.addoption("--tinybench-backend", default="all",
-                    help="tvm, tflm, cmsis-nn, or 'all' (default)")
+                    help=f"{', '.join(BACKENDS)}, or 'all' (default)")
     group.addoption("--tinybench-board", default="all",
-                    help="stm32f746, nrf52840, or 'all' (default)")
+                    help=f"{', '.join(all_boards())}, or 'all' (default)")
     group.addoption("--tinybench-simulator", default="iss",
                     help="iss (built in, default), renode, or 'all'")
     group.addoption("--tinybench-inputs", type=int, default=5,
