@@ -117,7 +117,7 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 
     for board in all_boards().values():
         ram_kib = board.ram_size // 1024
-        print(f"{board.name:10} {board.core:10} {board.clock_hz // 1_000_000:4} MHz  "
+        print(f"{board.name:10} {board.core.name:10} {board.clock_hz // 1_000_000:4} MHz  "
               f"flash {board.flash.size // 1024} KiB  ram {ram_kib} KiB  {board.title}")
     return 0
 
@@ -265,10 +265,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _add_board(commands: argparse._SubParsersAction) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.tasks import TASKS
+
+    tools = dict.fromkeys(f.tool for board in all_boards().values() for f in board.flashers)
     p = commands.add_parser("board", help="flash a real board and run the benchmark on it")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     f = verbs.add_parser("flash", help="build a benchmark's firmware and program the board")
-    f.add_argument("--tool", help="pyocd, st-flash, nrfjprog or openocd (default: first found)")
+    f.add_argument("--tool", help=f"{', '.join(tools)} (default: the first the board lists "
+                   "that is installed)")
     r = verbs.add_parser("run", help="run the benchmark on a flashed board over its serial port")
     r.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
     r.add_argument("--inputs", type=int, default=5, help="inputs checked against the host")
@@ -282,10 +288,10 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
     for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
-        verb.add_argument("--board", required=True, help="stm32f746 or nrf52840")
-        verb.add_argument("--task", required=True, help="a task (kws01, vww01, ic01, ad01) "
+        verb.add_argument("--board", required=True, help=", ".join(all_boards()))
+        verb.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) "
                           "or a .tflite file")
-        verb.add_argument("--backend", default="tvm", help="tvm, tflm or cmsis-nn (default tvm)")
+        verb.add_argument("--backend", default="tvm", help=f"{', '.join(BACKENDS)} (default tvm)")
         verb.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
         verb.set_defaults(func=func)
 

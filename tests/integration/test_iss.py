@@ -9,7 +9,9 @@ from tinybench.analysis.profile import FunctionMap
 from tinybench.boards import all_boards, get_board
 from tinybench.errors import SimulationError
 from tinybench.simulators import SIMULATORS
-from tinybench.simulators.iss import DWT_PAGE, IssSimulator, _Run
+from tinybench.simulators.devices import DWT_PAGE, Uart
+from tinybench.simulators.iss import IssSimulator
+from tinybench.simulators.machine import Machine
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
 DATA = Path(__file__).parent.parent / "data" / "iss"
@@ -30,7 +32,7 @@ def programs(toolchain, tmp_path_factory) -> dict[str, Path]:
         elf = out / f"{board.name}.elf"
         subprocess.run(
             [gcc, *board.cflags, "-O2", "-g", "-ffreestanding", "-nostdlib",
-             UART_DEFINE[board.uart_kind], "-T", DATA / "prog.ld",
+             UART_DEFINE[board.uart.kind], "-T", DATA / "prog.ld",
              *(f"-Wl,--defsym={k}={v:#x}" for k, v in symbols.items()),
              DATA / "prog.c", "-lgcc", "-o", elf],
             check=True,
@@ -44,6 +46,11 @@ BOARDS = pytest.mark.parametrize("board", list(all_boards()), ids=str)
 
 def run(programs, board: str, uart_input: bytes, budget: int = BUDGET):
     return IssSimulator().run(programs[board], get_board(board), uart_input, budget)
+
+
+def machine(elf: Path, board: str, uart_input: bytes) -> Machine:
+    target = get_board(board)
+    return Machine(elf, target, Uart(target.uart, uart_input), BUDGET)
 
 
 def test_the_registry_offers_the_built_in_simulator():
@@ -82,7 +89,7 @@ def test_instruction_counts_equal_a_per_instruction_hook(programs, board):
     from unicorn.arm_const import UC_ARM_REG_PC
 
     elf = programs[board]
-    sim = _Run(elf, get_board(board), b"www", BUDGET)
+    sim = machine(elf, board, b"www")
     functions = FunctionMap.from_elf(elf)
     seen: dict[str, int] = {}
 
@@ -91,7 +98,7 @@ def test_instruction_counts_equal_a_per_instruction_hook(programs, board):
         seen[name] = seen.get(name, 0) + 1
 
     sim.uc.hook_add(UC_HOOK_CODE, each_instruction)
-    result = sim.execute()
+    result = sim.run()
     # the hook also saw the UART poll the run stopped at, which never completed
     seen[functions.name_at(sim.uc.reg_read(UC_ARM_REG_PC))] -= 1
     assert {name: i for name, (i, _) in result.functions.items()} == seen
@@ -104,7 +111,7 @@ def test_a_cycle_counter_read_is_placed_at_its_load(programs, board):
     from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_READ
 
     plain = run(programs, board, b"ww")
-    sim = _Run(programs[board], get_board(board), b"ww", BUDGET)  # slowed by exact hooks
+    sim = machine(programs[board], board, b"ww")  # slowed by exact hooks
     started, before_reads = [0], []
 
     def count(uc, address, size, _):
@@ -115,7 +122,7 @@ def test_a_cycle_counter_read_is_placed_at_its_load(programs, board):
 
     sim.uc.hook_add(UC_HOOK_CODE, count)
     sim.uc.hook_add(UC_HOOK_MEM_READ, read, begin=DWT_PAGE + 4, end=DWT_PAGE + 7)
-    sim.execute()
+    sim.run()
     assert [mark.instructions for mark in plain.marks] == before_reads
 
 
@@ -149,8 +156,8 @@ def test_the_harness_sets_up_its_clock_and_caches_and_profiles_by_function(board
 
     target = get_board(board)
     firmware = build_firmware(minimal_sources(), target)
-    sim = _Run(firmware.elf, target, session_script(bytes(INPUT_BYTES), runs=2), BUDGET)
-    result = sim.execute()
+    sim = machine(firmware.elf, board, session_script(bytes(INPUT_BYTES), runs=2))
+    result = sim.run()
     session = parse_session(result.uart_output)
     assert session.clock_hz == target.clock_hz  # the STM32 RCC ready flags follow their enables
     assert sim.model().fetch_wait == 0  # the firmware turned its instruction cache on

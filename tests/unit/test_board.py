@@ -188,12 +188,12 @@ def test_commands_get_the_image_format_and_address_they_need(monkeypatch):
 
     monkeypatch.setattr(flash, "_image", image)
     elf = Path("/fw/kws.elf")
-    st = next(f for f in flash.FLASHERS["stm32f746"] if f.tool == "st-flash")
+    st = next(f for f in get_board("stm32f746").flashers if f.tool == "st-flash")
     assert flash.command(st, elf, get_board("stm32f746")) == [
         "st-flash", "--reset", "write", "/fw/kws.bin", "0x08000000"]
-    nrf = next(f for f in flash.FLASHERS["nrf52840"] if f.tool == "nrfjprog")
+    nrf = next(f for f in get_board("nrf52840").flashers if f.tool == "nrfjprog")
     assert "/fw/kws.hex" in flash.command(nrf, elf, get_board("nrf52840"))
-    ocd = next(f for f in flash.FLASHERS["nrf52840"] if f.tool == "openocd")
+    ocd = next(f for f in get_board("nrf52840").flashers if f.tool == "openocd")
     assert flash.command(ocd, elf, get_board("nrf52840"))[-1] == \
         "program /fw/kws.elf verify reset exit"
     assert made == ["binary", "ihex"]

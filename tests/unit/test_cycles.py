@@ -4,10 +4,12 @@ import struct
 
 import pytest
 
-from tinybench.boards import Region, get_board
-from tinybench.simulators.cycles import CONDITIONAL, M7_MISPREDICT, CycleModel
+from tinybench.boards import Region, all_boards
+from tinybench.errors import ConfigError
+from tinybench.simulators.cycles import CONDITIONAL, CORE_TIMINGS, CortexM7, CycleModel
 
-FLASH = Region("FLASH", 0x08000000, 0x100000)
+FLASH = Region("FLASH", 0x08000000, 0x100000, wait_states=7)
+M7_MISPREDICT = CortexM7.mispredict
 BASE = 0x20000000  # code in RAM: no fetch wait states
 
 LDR_R0_R1 = 0x6808  # ldr r0, [r1]
@@ -28,7 +30,7 @@ def code(*halfwords: int) -> bytes:
 
 
 def cycles_of(core: str, *halfwords: int) -> int:
-    model = CycleModel(core, FLASH, flash_wait_states=7, icache=False)
+    model = CycleModel(core, FLASH, icache=False)
     return model.block(BASE, 2 * len(halfwords), lambda a, n: code(*halfwords)).cycles
 
 
@@ -53,7 +55,7 @@ def test_instruction_timing_rules(halfwords, m4, m7):
                                        (ADDS_R0_1, LDR_R1_R0)])
 def test_a_block_cut_in_two_costs_what_the_whole_block_costs(core, halfwords):
     """Simulators cut long blocks at different places; the cut must not change the cycles."""
-    model = CycleModel(core, FLASH, flash_wait_states=7, icache=False)
+    model = CycleModel(core, FLASH, icache=False)
     read = lambda address, size: code(*halfwords)[address - BASE:][:size]  # noqa: E731
     whole = model.estimate([(1, BASE, 4, 1)], read).cycles
     assert model.estimate([(1, BASE, 2, 1), (BASE, BASE + 2, 2, 1)], read).cycles == whole
@@ -62,7 +64,7 @@ def test_a_block_cut_in_two_costs_what_the_whole_block_costs(core, halfwords):
 def loop_model(core: str, icache: bool = True) -> tuple[CycleModel, callable]:
     """A two-instruction loop block at either BASE or the flash origin, then two NOPs."""
     image = code(CMP_R0_0, BNE_BACK, NOP, NOP)
-    model = CycleModel(core, FLASH, flash_wait_states=7, icache=icache)
+    model = CycleModel(core, FLASH, icache=icache)
     return model, lambda address, size: image[address % 0x100 :][:size]
 
 
@@ -119,16 +121,18 @@ def test_estimates_are_deterministic_and_split_by_block():
     model, read = loop_model("cortex-m4")
     edges = [(1, BASE, 4, 1), (BASE, BASE, 4, 9), (BASE, BASE + 4, 4, 1)]
     first = model.estimate(edges, read)
-    again = CycleModel("cortex-m4", FLASH, 7, icache=True).estimate(edges, read)
+    again = CycleModel("cortex-m4", FLASH, icache=True).estimate(edges, read)
     assert first == again
     assert set(first.by_block) == {BASE, BASE + 4}
 
 
-def test_every_board_has_a_model():
-    for name in ("stm32f746", "nrf52840"):
-        assert CycleModel.for_board(get_board(name), icache=True).core == get_board(name).core
+@pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
+def test_every_board_has_timing_rules_for_its_core(board):
+    model = CycleModel.for_board(board, icache=False)
+    assert model.timing is CORE_TIMINGS[board.core.name]
+    assert model.fetch_wait == board.flash.wait_states
 
 
-def test_unknown_core_is_refused():
-    with pytest.raises(ValueError, match="no cycle model"):
-        CycleModel("cortex-m0", FLASH, 0, icache=True)
+def test_unknown_core_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match=r"no timing rules for core 'cortex-m0'; it knows "):
+        CycleModel("cortex-m0", FLASH, icache=True)

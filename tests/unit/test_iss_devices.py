@@ -1,10 +1,17 @@
-"""The built-in simulator's UART models and the per-function profile, without running code."""
+"""The built-in simulator's device models and the per-function profile, without running code."""
 
 import pytest
 
 from tinybench.analysis.profile import FunctionMap, by_function, format_profile, profile
-from tinybench.errors import SimulationError
-from tinybench.simulators.iss import IDLE_POLLS, _Uart
+from tinybench.boards import get_board
+from tinybench.simulators.devices import (
+    IDLE_POLLS,
+    SCS_PAGE,
+    Pages,
+    SystemControl,
+    Uart,
+    attach_ready_flags,
+)
 
 
 class Stops:
@@ -15,10 +22,19 @@ class Stops:
         self.count += 1
 
 
+def uart_registers(board: str, data: bytes, stop: Stops):
+    """The UART of `board` with `data` to receive, and the register page it answers in."""
+    uart = Uart(get_board(board).uart, data)
+    uart.stop = stop
+    pages = Pages()
+    uart.attach(pages)
+    assert list(pages) == [get_board(board).uart.base]
+    return uart, pages[get_board(board).uart.base]
+
+
 def test_stm32_usart_feeds_input_collects_output_and_idles_when_input_is_exhausted():
     stop = Stops()
-    uart = _Uart("stm32-usart", b"ab", stop)
-    regs = uart.registers(0x40011000)
+    uart, regs = uart_registers("stm32f746", b"ab", stop)
     isr = lambda: regs.read(None, 0x1C, 4, None)  # noqa: E731
     assert isr() & 0xE0 == 0xE0  # TXE, TC, RXNE
     assert regs.read(None, 0x24, 4, None) == ord("a")
@@ -34,8 +50,7 @@ def test_stm32_usart_feeds_input_collects_output_and_idles_when_input_is_exhaust
 
 def test_transmitting_resets_the_idle_count():
     stop = Stops()
-    uart = _Uart("stm32-usart", b"", stop)
-    regs = uart.registers(0x40011000)
+    _, regs = uart_registers("stm32f746", b"", stop)
     for _ in range(3 * IDLE_POLLS):
         regs.read(None, 0x1C, 4, None)  # a TX-ready poll per byte sent
         regs.write(None, 0x28, 4, ord("."), None)
@@ -43,8 +58,7 @@ def test_transmitting_resets_the_idle_count():
 
 
 def test_nrf_uart_events_follow_input_and_transmission():
-    uart = _Uart("nrf-uart", b"z", Stops())
-    regs = uart.registers(0x40002000)
+    uart, regs = uart_registers("nrf52840", b"z", Stops())
     assert regs.read(None, 0x108, 4, None) == 1  # EVENTS_RXDRDY
     assert regs.read(None, 0x518, 4, None) == ord("z")
     assert regs.read(None, 0x108, 4, None) == 0
@@ -57,9 +71,39 @@ def test_nrf_uart_events_follow_input_and_transmission():
     assert regs.read(None, 0x500, 4, None) == 4
 
 
-def test_unknown_uart_kind_is_an_error():
-    with pytest.raises(SimulationError, match="no model of UART"):
-        _Uart("pl011", b"", Stops()).registers(0)
+def test_stm32_clock_ready_flags_follow_their_enable_bits():
+    pages = Pages()
+    attach_ready_flags(get_board("stm32f746").ready_flags, pages)
+    rcc, pwr = pages[0x40023000], pages[0x40007000]
+    rcc.write(None, 0x800, 4, 1 << 16 | 1 << 24, None)  # RCC_CR: HSEON, PLLON
+    assert rcc.read(None, 0x800, 4, None) == 0b11 << 16 | 0b11 << 24  # ... and HSERDY, PLLRDY
+    rcc.write(None, 0x808, 4, 2, None)  # RCC_CFGR: SW = PLL
+    assert rcc.read(None, 0x808, 4, None) == 2 | 2 << 2  # SWS = PLL
+    pwr.write(None, 0, 4, 1 << 16, None)  # PWR_CR1: ODEN
+    assert pwr.read(None, 4, 4, None) == 1 << 16  # PWR_CSR1: ODRDY
+
+
+@pytest.mark.parametrize("board", ["stm32f746", "nrf52840"])
+def test_the_scb_reads_the_core_and_cache_of_the_board(board):
+    pages = Pages()
+    SystemControl(get_board(board), pages, now=lambda: (0, 0))
+    scs = pages[SCS_PAGE]
+    assert scs.read(None, 0xD00, 4, None) == get_board(board).core.cpuid
+    dcache = get_board(board).dcache
+    assert scs.read(None, 0xD80, 4, None) == (dcache.ccsidr if dcache else 0)
+
+
+def test_the_cycle_counter_runs_only_when_enabled_and_marks_each_read():
+    cycles = [100]
+    pages = Pages()
+    system = SystemControl(get_board("nrf52840"), pages, now=lambda: (7, cycles[0]))
+    dwt, scs = pages[0xE0001000], pages[SCS_PAGE]
+    assert dwt.read(None, 4, 4, None) == 0
+    scs.write(None, 0xDFC, 4, 1 << 24, None)  # DEMCR.TRCENA
+    dwt.write(None, 0, 4, 1, None)  # DWT_CTRL.CYCCNTENA at cycle 100
+    cycles[0] = 350
+    assert dwt.read(None, 4, 4, None) == 250
+    assert [(m.instructions, m.cycles) for m in system.marks] == [(7, 100), (7, 350)]
 
 
 def test_profile_attributes_blocks_to_functions_and_ranks_them():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tinybench.boards import all_boards, get_board
+from tinybench.boards import get_board
 from tinybench.cli import main
 from tinybench.errors import SimulationError
 from tinybench.paths import repo_root
@@ -137,16 +137,6 @@ def test_a_fetched_portable_release_is_found_and_stays_executable(no_renode, tmp
         assert (folder / name).stat().st_mode & 0o777 == 0o755
     assert (folder / "tests" / "run_tests.py").stat().st_mode & 0o111 == 0
     assert (folder / "plugins" / "SystemC" / "socket-cpp").is_dir()  # a link inside is kept
-
-
-@pytest.mark.parametrize("board", sorted(all_boards()))
-def test_every_board_has_an_offline_platform_with_a_dwt(board):
-    text = (repo_root() / "renode" / get_board(board).renode_platform).read_text()
-    assert "Miscellaneous.DWT @ sysbus 0xE0001000" in text
-    assert "ApplySVD" not in text and "http" not in text
-    uart_kind = get_board(board).uart_kind
-    assert uart_kind in renode.UART_REGISTERS
-    assert "uart: UART." in text and f"{get_board(board).uart_base:#x}" in text.lower()
 
 
 def test_the_robot_file_calls_the_monitor_command():

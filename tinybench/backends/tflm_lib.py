@@ -130,9 +130,10 @@ _COMMON_FLAGS = (
 
 def _cpu(board: Board) -> str:
     """'M4' or 'M7' from the board's core name."""
-    match = re.fullmatch(r"cortex-(m\d+)", board.core)
+    core = board.core.name
+    match = re.fullmatch(r"cortex-(m\d+)", core)
     if match is None:
-        raise ConfigError(f"board {board.name}: TFLM builds only for Cortex-M, not {board.core}")
+        raise ConfigError(f"board {board.name}: TFLM builds only for Cortex-M, not {core}")
     return match.group(1).upper()
 
 

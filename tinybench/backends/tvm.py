@@ -71,10 +71,11 @@ class TvmBackend:
         import tvm
 
         here = Path(__file__).parent
-        key = content_hash(model, board.core, tvm.__version__, *(here / s for s in _OWN_SOURCES))
+        core = board.core.name
+        key = content_hash(model, core, tvm.__version__, *(here / s for s in _OWN_SOURCES))
         cached = cache_dir("tvm", key)
         if not all(intact(cached / name) for name in (KERNELS, GLUE, FACTS)):
-            plan, kernels = lower(model, board.core)
+            plan, kernels = lower(model, core)
             write_sealed(cached / KERNELS, kernels)
             write_sealed(cached / GLUE, emit(plan, kernels))
             facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,

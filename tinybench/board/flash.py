@@ -1,59 +1,30 @@
 """Flash a firmware ELF onto a board with whichever programming tool is installed.
 
-Each board lists the tools that can program it, in order of preference: pyocd (PyPI, in the
-`board` extra), the vendor's tool (st-flash, nrfjprog), then openocd. The first one on PATH is
-used unless one is named. Tools that want a raw binary or Intel HEX get one made from the ELF
-with the toolchain's objcopy, next to it.
+Each board lists the tools that can program it in boards.toml, in order of preference: pyocd
+(PyPI, in the `board` extra), the vendor's tool (st-flash, nrfjprog), then openocd. The first
+one on PATH is used unless one is named. Tools that want a raw binary or Intel HEX get one made
+from the ELF with the toolchain's objcopy, next to it.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench import _cmd
-from tinybench.boards import Board
+from tinybench.boards import Board, Flasher
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 
 TIMEOUT = 180.0  # seconds a tool may take to program the whole Flash
 INSTALL = ("pip install 'tinybench[board]' (pyocd), apt-get install openocd or stlink-tools "
            "(st-flash), or Nordic's nRF Command Line Tools (nrfjprog)")
-
-
-@dataclass(frozen=True)
-class Flasher:
-    """A command that programs and resets a board; {elf}, {bin}, {hex}, {origin} are filled in."""
-
-    tool: str
-    argv: tuple[str, ...]
-    hint: str = ""  # what to try when the tool fails
-
-
-FLASHERS: dict[str, tuple[Flasher, ...]] = {
-    "stm32f746": (
-        Flasher("pyocd", ("pyocd", "flash", "--no-wait", "--target", "stm32f746nghx", "{elf}"),
-                "if pyocd does not know the target, add its pack: pyocd pack install "
-                "stm32f746nghx"),
-        Flasher("st-flash", ("st-flash", "--reset", "write", "{bin}", "{origin}")),
-        Flasher("openocd", ("openocd", "-f", "board/stm32f746g-disco.cfg",
-                            "-c", "program {elf} verify reset exit")),
-    ),
-    "nrf52840": (
-        Flasher("pyocd", ("pyocd", "flash", "--no-wait", "--target", "nrf52840", "{elf}")),
-        Flasher("nrfjprog", ("nrfjprog", "-f", "NRF52", "--program", "{hex}", "--sectorerase",
-                             "--verify", "--reset")),
-        Flasher("openocd", ("openocd", "-f", "board/nordic_nrf52_dk.cfg",
-                            "-c", "program {elf} verify reset exit")),
-    ),
-}
 _IMAGES = {"bin": "binary", "hex": "ihex"}  # placeholder → objcopy output format
 
 
 def choose(board: Board, tool: str | None = None) -> Flasher:
     """The named tool, or the first installed one that can program `board`."""
-    flashers = FLASHERS.get(board.name)
+    flashers = board.flashers
     if not flashers:
         raise ConfigError(f"tinybench does not know how to flash {board.name}")
     if tool is not None:

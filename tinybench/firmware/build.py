@@ -5,11 +5,13 @@ cache_dir("builds"). Inside it every object remembers a stamp (its command line 
 contents of its source and every header gcc reported as a dependency), so an unchanged
 build compiles and links nothing, and an edited header recompiles exactly its users.
 Objects and the image are sealed with their content hash, so a damaged one is rebuilt.
+The linker script's MEMORY regions are written from the board's data (`linker_memory`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import re
 import shlex
@@ -23,7 +25,7 @@ from pathlib import Path
 from tinybench import _cmd
 from tinybench.backends import FirmwareSources
 from tinybench.boards import Board
-from tinybench.errors import BuildError
+from tinybench.errors import BuildError, ConfigError
 from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, seal
 from tinybench.toolchain import Toolchain, find_toolchain
 
@@ -77,8 +79,8 @@ def build_firmware(
 ) -> Firmware:
     """Build (or reuse) the harness with `sources` for `board`; raises BuildError or FitError."""
     toolchain = find_toolchain()
-    if not (board_dir(board) / "memory.ld").is_file():
-        raise BuildError(f"no board support for '{board.name}': add {board_dir(board)}/memory.ld")
+    if not any(board_dir(board).glob("*.c")):
+        raise BuildError(f"no board support for '{board.name}': add {board_dir(board)}/board.c")
     for path in (*sources.sources, *sources.libraries):
         if not path.is_file():
             raise BuildError(f"{sources.backend}: {path} does not exist; regenerate the sources")
@@ -117,8 +119,24 @@ def _units(
 
 
 def board_dir(board: Board) -> Path:
-    """The board support folder (board.c, memory.ld) of `board`."""
+    """The board support folder (board.c) of `board`."""
     return FIRMWARE / "boards" / board.name
+
+
+def linker_memory(board: Board) -> str:
+    """The board's linker script: its Flash, and its RAM blocks as one RAM region."""
+    ram = sorted(board.ram, key=lambda r: r.origin)
+    for a, b in itertools.pairwise(ram):
+        if a.end != b.origin:
+            raise ConfigError(f"board {board.name}: RAM blocks {a.name} and {b.name} are not "
+                              "contiguous; the firmware's linker script needs one RAM region")
+    return (
+        f"/* {board.title}: the memory regions from tinybench/boards.toml */\n"
+        "MEMORY\n{\n"
+        f"    FLASH (rx) : ORIGIN = 0x{board.flash.origin:08X}, LENGTH = 0x{board.flash.size:X}\n"
+        f"    RAM (rwx) : ORIGIN = 0x{ram[0].origin:08X}, LENGTH = 0x{board.ram_size:X}\n"
+        "}\n\nINCLUDE sections.ld\n"
+    )
 
 
 def _component(source: Path, sources: FirmwareSources) -> str:
@@ -161,15 +179,18 @@ def _link(
     compiled: list[_Unit],
 ) -> Firmware:
     elf, map_file = build_dir / "firmware.elf", build_dir / "firmware.map"
+    memory, regions = build_dir / "memory.ld", linker_memory(board)
+    if _read(memory) != regions:
+        atomic_write(memory, regions)
     cpp = any(u.source.suffix != ".c" for u in units) or bool(sources.libraries)
     command = [
         str(toolchain.gxx if cpp else toolchain.gcc), *board.cflags, opt, *LINK_FLAGS,
         f"-Wl,--defsym=__stack_size={sources.stack_size}",
         f"-Wl,--defsym=__heap_size={sources.heap_size}",
-        f"-L{FIRMWARE / 'common'}", "-T", str(board_dir(board) / "memory.ld"),
+        f"-L{FIRMWARE / 'common'}", "-T", str(memory),
         *(str(u.obj) for u in units), *(str(lib) for lib in sources.libraries), "-lm",
     ]
-    scripts = (board_dir(board) / "memory.ld", FIRMWARE / "common" / "sections.ld")
+    scripts = (memory, FIRMWARE / "common" / "sections.ld")
     key = content_hash(shlex.join(command), *(_read(u.stampfile) for u in units),
                        *sources.libraries, *scripts)
     linked = _read(build_dir / "link.stamp") != key or not (intact(elf) and intact(map_file))

@@ -24,7 +24,9 @@ from tinybench.firmware.build import build_firmware
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators import SimResult
 from tinybench.simulators.cycles import decode
-from tinybench.simulators.iss import IssSimulator, _Run
+from tinybench.simulators.devices import Uart
+from tinybench.simulators.iss import IssSimulator
+from tinybench.simulators.machine import Machine
 
 SOURCE = Path(__file__).with_name("bench_backend.c")
 INPUT_BYTES = 64
@@ -46,10 +48,9 @@ def compare(elf: Path, board: Board, script: bytes, repeat: int) -> tuple[float,
     budget = 10**11
 
     def bare() -> None:
-        run = _Run(elf, board, script, budget)
-        run.counter.detach(run.uc)
-        run.uc.emu_start(run.entry | 1, 0xFFFFFFFF)
-        if not run.uart.idle:
+        uart = Uart(board.uart, script)
+        Machine(elf, board, uart, budget).run_bare()
+        if not uart.idle:
             raise SystemExit("the bare Unicorn run did not reach the idle loop")
 
     def full() -> SimResult:

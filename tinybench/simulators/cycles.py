@@ -2,7 +2,8 @@
 
 Each block is decoded once with capstone and costed from instruction classes; an edge
 (previous block → block) adds what the branch into the block cost. The result is an estimate,
-deterministic for a given ELF and input. Sources and assumptions:
+deterministic for a given ELF and input. What differs between cores is one object per core
+(CortexM4, CortexM7), chosen by the name of the board's core. Sources and assumptions:
 
 Cortex-M4 (ARM DDI 0439, Cortex-M4 TRM §3.3.1 table 3-1; FPU: table 7-1):
 - ALU, moves, shifts, extends, saturation, IT: 1 (IT folding is not modelled).
@@ -45,15 +46,16 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Protocol
 
 import numpy as np
 
 from tinybench.boards import Board, Region
+from tinybench.errors import ConfigError
 
 CodeReader = Callable[[int, int], bytes]  # (address, size) → the bytes there
 
 NONE, DIRECT, CONDITIONAL, INDIRECT = "none", "direct", "conditional", "indirect"
-M7_MISPREDICT = 5
 
 _MUL = {
     "mul", "mla", "mls", "smull", "umull", "smlal", "umlal", "umaal", "smmul", "smmulr",
@@ -201,21 +203,35 @@ def _ending(last: Instruction) -> str:
     return NONE
 
 
+class CoreTiming(Protocol):
+    """The rules of one core: how its instructions issue and what its branches cost."""
+
+    name: str  # the core's name in boards.toml
+    mispredict: int | None  # cycles of a mispredicted conditional branch; None: no predictor
+
+    def starts(self, insns: tuple[Instruction, ...]) -> list[int]:
+        """Cycles spent in a block before each of its instructions, then the block's total."""
+
+    def refill(self, prev: BlockTiming, cur: BlockTiming, taken: bool) -> int:
+        """Cycles, before any fetch wait, the branch ending `prev` costs on the way to `cur`.
+
+        With a predictor, conditional branches are charged per branch site instead (misses).
+        """
+
+
 class CycleModel:
     """Cycle costs of blocks and edges for one core and memory system."""
 
-    def __init__(self, core: str, flash: Region, flash_wait_states: int, icache: bool) -> None:
-        if core not in {"cortex-m4", "cortex-m7"}:
-            raise ValueError(f"no cycle model for {core}")
-        self.core = core
+    def __init__(self, core: str, flash: Region, icache: bool) -> None:
+        self.timing = core_timing(core)
         self.flash = flash
-        self.fetch_wait = 0 if icache else flash_wait_states
+        self.fetch_wait = 0 if icache else flash.wait_states
         self._blocks: dict[tuple[int, int], BlockTiming] = {}
         self._joined: dict[tuple[int, int], int] = {}  # cycles of two blocks run as one
 
     @classmethod
     def for_board(cls, board: Board, icache: bool) -> CycleModel:
-        return cls(board.core, board.flash, board.flash_wait_states, icache)
+        return cls(board.core.name, board.flash, icache)
 
     def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
         """The timing of the block at `address` (decoded once per model)."""
@@ -226,7 +242,7 @@ class CycleModel:
 
     def _time(self, address: int, code: bytes) -> BlockTiming:
         insns = decode(code, address)
-        starts = _m4_starts(insns) if self.core == "cortex-m4" else _m7_starts(insns)
+        starts = self.timing.starts(insns)
         return BlockTiming(address, len(code), tuple(i.address for i in insns),
                            tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
                            insns[-1].target, insns[0].size == 4)
@@ -235,23 +251,19 @@ class CycleModel:
         return self.fetch_wait if self.flash.origin <= target < self.flash.end else 0
 
     def edge_penalty(self, prev: BlockTiming | None, cur: BlockTiming) -> int:
-        """Cycles the branch ending `prev` costs when it leads to `cur` (M7 sites excepted)."""
+        """Cycles the branch ending `prev` costs when it leads to `cur` (branch sites apart)."""
         if prev is None or prev.branch == NONE:
             return 0
         if prev.branch == CONDITIONAL:
             taken = cur.address == prev.target
         else:  # an IT-conditional BX or POP {pc} that did not branch falls through
             taken = prev.branch == DIRECT or cur.address != prev.address + prev.size
-        if self.core == "cortex-m7":
-            return M7_MISPREDICT + self._fetch(cur.address) if prev.branch == INDIRECT else 0
-        if not taken:
-            return 0
-        refill = 1 + (cur.wide_first and cur.address % 4 == 2) + (prev.branch == INDIRECT)
-        return refill + self._fetch(cur.address)
+        refill = self.timing.refill(prev, cur, taken)
+        return refill + self._fetch(cur.address) if refill else 0
 
     def site_penalty(self, site: int) -> int:
-        """Cycles of one mispredict of the M7 conditional branch at `site`."""
-        return M7_MISPREDICT + self._fetch(site)
+        """Cycles of one mispredict of the conditional branch at `site`."""
+        return self.timing.mispredict + self._fetch(site)
 
     def edges(self, edges: Iterable[tuple[int, int, int]], read: CodeReader) -> list[EdgeCost]:
         """The cost of each edge (prev address, address, size); prev 1 means none."""
@@ -260,11 +272,12 @@ class CycleModel:
         by_address: dict[int, list[BlockTiming]] = {}
         for block in sorted(self._blocks.values(), key=lambda b: -b.size):
             by_address.setdefault(block.address, []).append(block)
+        predicts = self.timing.mispredict is not None
         out = []
         for (prev_addr, _, _), cur in zip(edges, blocks, strict=True):
             prev = _came_from(by_address.get(prev_addr, []), cur.address)
             penalty = self.edge_penalty(prev, cur)
-            site = prev is not None and self.core == "cortex-m7" and prev.branch == CONDITIONAL
+            site = prev is not None and predicts and prev.branch == CONDITIONAL
             out.append(EdgeCost(self._cycles_after(prev, cur, read), penalty,
                                 prev.addresses[-1] if site else None,
                                 site and cur.address == prev.target))
@@ -290,7 +303,7 @@ class CycleModel:
         """Cycles for edge counts (prev address, address, size, count), by block."""
         edges = list(edges)
         by_block: dict[int, int] = {}
-        # M7 conditional branch → [taken, not taken, the block charged]: a branch that ends
+        # conditional branch site → [taken, not taken, the block charged]: a branch that ends
         # several blocks (entered at different places) is one branch to the predictor
         sites: dict[int, list[int]] = {}
         costs = self.edges(((p, a, s) for p, a, s, _ in edges), read)
@@ -356,106 +369,135 @@ class Tally:
         return cycles
 
 
-def _m4_starts(insns: tuple[Instruction, ...]) -> list[int]:
-    """Cumulative cycles before each instruction, and the total, on the M4's 3-stage pipeline."""
-    starts, t, prev = [], 0, None
-    for insn in insns:
-        starts.append(t)
-        t += _m4_cost(insn, prev)
-        prev = insn
-    return [*starts, t]
+class CortexM4:
+    """The Cortex-M4's 3-stage pipeline (module docstring: Cortex-M4)."""
 
+    name = "cortex-m4"
+    mispredict = None  # no branch predictor: every taken branch refills the pipeline
 
-def _m4_cost(insn: Instruction, prev: Instruction | None) -> int:
-    name = insn.name
-    # an address computed by the previous instruction (not its base write-back) waits a cycle
-    depends = prev is not None and bool(insn.address_regs & (prev.writes - prev.writeback))
-    if name in _LOAD:
-        pipelined = prev is not None and prev.name in _LOAD | _STORE and not depends
-        cost = 1 if pipelined else 2
-    elif name in _PAIR:
-        cost = 3
-    elif name in _MULTI:
-        cost = 1 + insn.n_regs
-    elif name in _DIV:
-        cost = 7
-    elif name in _FP_MAC:
-        cost = 3
-    elif name in _FP_DIV:
-        cost = 14
-    elif name in _FP_MEM:
-        cost = 2
-    elif name in _FP_MULTI:
-        cost = 1 + insn.n_regs
-    elif name in {"mrs", "msr"}:
-        cost = 2
-    elif name in {"dmb", "dsb", "isb"}:
-        cost = 4
-    else:
-        cost = 1
-    return cost + depends
+    def starts(self, insns: tuple[Instruction, ...]) -> list[int]:
+        starts, t, prev = [], 0, None
+        for insn in insns:
+            starts.append(t)
+            t += self._cost(insn, prev)
+            prev = insn
+        return [*starts, t]
+
+    def refill(self, prev: BlockTiming, cur: BlockTiming, taken: bool) -> int:
+        if not taken:
+            return 0
+        return 1 + (cur.wide_first and cur.address % 4 == 2) + (prev.branch == INDIRECT)
+
+    @staticmethod
+    def _cost(insn: Instruction, prev: Instruction | None) -> int:
+        name = insn.name
+        # an address computed by the previous instruction (not its base write-back) waits a cycle
+        depends = prev is not None and bool(insn.address_regs & (prev.writes - prev.writeback))
+        if name in _LOAD:
+            pipelined = prev is not None and prev.name in _LOAD | _STORE and not depends
+            cost = 1 if pipelined else 2
+        elif name in _PAIR:
+            cost = 3
+        elif name in _MULTI:
+            cost = 1 + insn.n_regs
+        elif name in _DIV:
+            cost = 7
+        elif name in _FP_MAC:
+            cost = 3
+        elif name in _FP_DIV:
+            cost = 14
+        elif name in _FP_MEM:
+            cost = 2
+        elif name in _FP_MULTI:
+            cost = 1 + insn.n_regs
+        elif name in {"mrs", "msr"}:
+            cost = 2
+        elif name in {"dmb", "dsb", "isb"}:
+            cost = 4
+        else:
+            cost = 1
+        return cost + depends
 
 
 _M7_UNITS = {"load": 2, "store": 1, "mac": 1, "branch": 1, "fp": 1, "alu": 2}
 
 
-def _m7_class(insn: Instruction) -> tuple[str, int, bool, int]:
-    """(unit, result latency, issues alone, issue cycles) on the Cortex-M7."""
-    name = insn.name
-    if name in _LOAD:
-        return "load", 2 if name in _SUBWORD_LOAD else 1, False, 1
-    if name in _STORE:
-        return "store", 1, False, 1
-    if name in _PAIR:
-        return "load" if name == "ldrd" else "store", 2, True, 1
-    if name in _MULTI or name in _FP_MULTI:
-        return "load", 2, True, max(1, math.ceil(insn.n_regs / 2))
-    if name in _MUL:
-        return "mac", 2, False, 1
-    if name in _DIV:
-        return "alu", 7, True, 1
-    if name in _BRANCH:
-        return "branch", 1, False, 1
-    if name in _FP_MAC:
-        return "fp", 6, False, 1
-    if name in _FP_DIV:
-        return "fp", 16, False, 1
-    if name in _FP:
-        return "fp", 3, False, 1
-    if name in _FP_MEM:
-        return ("load" if name == "vldr" else "store"), 2, False, 1
-    if name in _SYSTEM:
-        return "alu", 1, True, 1
-    return "alu", 1, False, 1
+class CortexM7:
+    """The Cortex-M7's in-order dual issue (module docstring: Cortex-M7)."""
+
+    name = "cortex-m7"
+    mispredict = 5
+
+    def starts(self, insns: tuple[Instruction, ...]) -> list[int]:
+        ready: dict[int, int] = {}  # register → first cycle its value can be used
+        starts: list[int] = []
+        cycle, used = 0, []  # `used`: units issued in `cycle`
+        for insn in insns:
+            unit, latency, alone, occupy = self._class(insn)
+            advance = {"mac": 1, "fp": 3}.get(unit, 0) if insn.name in _MUL | _FP_MAC else 0
+            need = 0
+            for reg in insn.reads & ready.keys():
+                at = ready[reg]
+                if reg in insn.address_regs:
+                    at += 1  # address generation happens a stage early
+                elif reg in insn.writes:
+                    at -= advance  # an accumulator is read late
+                elif unit == "store":
+                    at -= 1  # store data is read late
+                need = max(need, at)
+            if need > cycle:
+                cycle, used = need, []
+            if used and (alone or len(used) == 2 or used.count(unit) >= _M7_UNITS[unit]):
+                cycle, used = cycle + 1, []
+            starts.append(cycle)
+            for reg in insn.writes:
+                ready[reg] = cycle if reg in insn.writeback else cycle + latency
+            if alone or occupy > 1:
+                cycle, used = cycle + occupy, []
+            else:
+                used.append(unit)
+        return [*starts, cycle + (1 if used else 0)]
+
+    def refill(self, prev: BlockTiming, cur: BlockTiming, taken: bool) -> int:
+        return self.mispredict if prev.branch == INDIRECT else 0  # the BTAC predicts no others
+
+    @staticmethod
+    def _class(insn: Instruction) -> tuple[str, int, bool, int]:
+        """(unit, result latency, issues alone, issue cycles)."""
+        name = insn.name
+        if name in _LOAD:
+            return "load", 2 if name in _SUBWORD_LOAD else 1, False, 1
+        if name in _STORE:
+            return "store", 1, False, 1
+        if name in _PAIR:
+            return "load" if name == "ldrd" else "store", 2, True, 1
+        if name in _MULTI or name in _FP_MULTI:
+            return "load", 2, True, max(1, math.ceil(insn.n_regs / 2))
+        if name in _MUL:
+            return "mac", 2, False, 1
+        if name in _DIV:
+            return "alu", 7, True, 1
+        if name in _BRANCH:
+            return "branch", 1, False, 1
+        if name in _FP_MAC:
+            return "fp", 6, False, 1
+        if name in _FP_DIV:
+            return "fp", 16, False, 1
+        if name in _FP:
+            return "fp", 3, False, 1
+        if name in _FP_MEM:
+            return ("load" if name == "vldr" else "store"), 2, False, 1
+        if name in _SYSTEM:
+            return "alu", 1, True, 1
+        return "alu", 1, False, 1
 
 
-def _m7_starts(insns: tuple[Instruction, ...]) -> list[int]:
-    """Issue cycle of each instruction, and the total, for in-order dual issue."""
-    ready: dict[int, int] = {}  # register → first cycle its value can be used
-    starts: list[int] = []
-    cycle, used = 0, []  # `used`: units issued in `cycle`
-    for insn in insns:
-        unit, latency, alone, occupy = _m7_class(insn)
-        advance = {"mac": 1, "fp": 3}.get(unit, 0) if insn.name in _MUL | _FP_MAC else 0
-        need = 0
-        for reg in insn.reads & ready.keys():
-            at = ready[reg]
-            if reg in insn.address_regs:
-                at += 1  # address generation happens a stage early
-            elif reg in insn.writes:
-                at -= advance  # an accumulator is read late
-            elif unit == "store":
-                at -= 1  # store data is read late
-            need = max(need, at)
-        if need > cycle:
-            cycle, used = need, []
-        if used and (alone or len(used) == 2 or used.count(unit) >= _M7_UNITS[unit]):
-            cycle, used = cycle + 1, []
-        starts.append(cycle)
-        for reg in insn.writes:
-            ready[reg] = cycle if reg in insn.writeback else cycle + latency
-        if alone or occupy > 1:
-            cycle, used = cycle + occupy, []
-        else:
-            used.append(unit)
-    return [*starts, cycle + (1 if used else 0)]
+CORE_TIMINGS: dict[str, CoreTiming] = {t.name: t for t in (CortexM4(), CortexM7())}
+
+
+def core_timing(core: str) -> CoreTiming:
+    """The timing rules of the core named `core`."""
+    if core not in CORE_TIMINGS:
+        raise ConfigError(f"the cycle model has no timing rules for core '{core}'; "
+                          f"it knows {', '.join(CORE_TIMINGS)}")
+    return CORE_TIMINGS[core]

@@ -6,8 +6,8 @@ path, e.g. /dev/pts/7) reaches the firmware's receive register, and what the fir
 is written back, so any serial program, tinybench's board runner included, can drive it as if
 it were a board. Where the plain simulator stops "idle" when its input is used up, this one
 waits for the host; it stops when the port is closed, or when the host stays silent for
-`idle_timeout` seconds while the firmware waits for input. The simulator is reused unchanged:
-only its UART model is replaced by `_TerminalUart`.
+`idle_timeout` seconds while the firmware waits for input. The simulator's machine is reused
+unchanged: only its UART's host end is `_TerminalUart`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from types import TracebackType
 
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.simulators import SimResult, iss
+from tinybench.simulators import SimResult
+from tinybench.simulators.devices import IDLE_POLLS, Uart
+from tinybench.simulators.iss import IssSimulator
+from tinybench.simulators.machine import Machine
 
 IDLE_TIMEOUT = 30.0  # seconds a waiting firmware waits for the host before the run ends
 WRITE_TIMEOUT = 10.0  # seconds the host may leave the pty full before the run fails
@@ -80,16 +83,16 @@ class _Terminal:
             os.close(self.slave)
 
 
-class _TerminalUart(iss._Uart):
+class _TerminalUart(Uart):
     """The board's UART wired to the terminal: when the firmware is idle, wait for the host."""
 
-    def __init__(self, kind: str, terminal: _Terminal, stop) -> None:
-        super().__init__(kind, b"", stop)
+    def __init__(self, board: Board, terminal: _Terminal) -> None:
+        super().__init__(board.uart, b"")
         self.input = bytearray()
         self.terminal, self.sent = terminal, 0
 
     def receive_ready(self) -> bool:
-        if self.position == len(self.input) and self.empty_polls + 1 >= iss.IDLE_POLLS:
+        if self.position == len(self.input) and self.empty_polls + 1 >= IDLE_POLLS:
             self.flush()
             self.input += self.terminal.read()  # nothing new: the run ends idle, as usual
         return super().receive_ready()
@@ -97,18 +100,6 @@ class _TerminalUart(iss._Uart):
     def flush(self) -> None:
         self.terminal.write(bytes(self.output[self.sent :]))
         self.sent = len(self.output)
-
-
-class _TerminalRun(iss._Run):
-    """A simulation whose UART is the terminal instead of a fixed input."""
-
-    def __init__(self, elf: Path, board: Board, terminal: _Terminal, budget: int) -> None:
-        self.terminal = terminal
-        super().__init__(elf, board, b"", budget)
-
-    def _map_memory(self) -> None:
-        self.uart = _TerminalUart(self.board.uart_kind, self.terminal, self.uc.emu_stop)
-        super()._map_memory()
 
 
 class SerialSimulation:
@@ -126,13 +117,14 @@ class SerialSimulation:
         self.error: Exception | None = None
 
     def __enter__(self) -> SerialSimulation:
-        reason = iss.IssSimulator().missing()
+        reason = IssSimulator().missing()
         if reason:
             raise ToolNotFoundError(reason)
         self._terminal = _Terminal(self.idle_timeout)
         self.port = self._terminal.port
         try:  # built here, so that a firmware that cannot load fails before a host connects
-            self._run = _TerminalRun(self.elf, self.board, self._terminal, self.max_instructions)
+            self._machine = Machine(self.elf, self.board, _TerminalUart(self.board, self._terminal),
+                                    self.max_instructions)
         except BaseException:
             self._terminal.close()
             raise
@@ -142,7 +134,7 @@ class SerialSimulation:
 
     def _serve(self) -> None:
         try:
-            self.result = self._run.execute()
+            self.result = self._machine.run()
         except Exception as error:  # handed to the thread that leaves the `with` block
             self.error = error
         finally:
@@ -155,7 +147,7 @@ class SerialSimulation:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self._terminal.closed.set()
-        self._run.uc.emu_stop()  # a firmware busy computing stops too
+        self._machine.stop()  # a firmware busy computing stops too
         self._thread.join(STOP_TIMEOUT)
         if self._thread.is_alive():
             raise SimulationError(f"the simulator behind {self.port} did not stop")

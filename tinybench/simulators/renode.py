@@ -26,7 +26,7 @@ from tinybench.errors import SimulationError, ToolNotFoundError
 from tinybench.paths import repo_root
 from tinybench.simulators import Mark, SimResult
 from tinybench.simulators.cycles import CycleModel
-from tinybench.simulators.iss import IDLE_POLLS, M7_DCACHE_CCSIDR, READY_BITS
+from tinybench.simulators.devices import CCSIDR, CYCCNT, IDLE_POLLS, SCS_PAGE
 
 COMPONENT = deps.get("renode")  # Renode's folder: $TINYBENCH_RENODE_DIR, else the deps cache
 HOW_TO_GET = (
@@ -35,11 +35,7 @@ HOW_TO_GET = (
 )
 PYTHON_MODULES = ("robot", "psutil", "yaml")  # what renode-test imports
 TIMEOUT_S = 1800  # wall-clock limit of one run
-# Receive status, receive data and transmit data registers, as offsets from the UART base.
-UART_REGISTERS = {"stm32-usart": (0x1C, 0x24, 0x28), "nrf-uart": (0x108, 0x518, 0x51C)}
-CYCCNT = 0xE0001004
 RENODE_DIR = repo_root() / "renode"  # platforms, robot file, monitor command, edge counter
-M7_CCSIDR = 0xE000ED80  # Renode's NVIC reads the cache geometry as zero
 
 
 def find_renode_test() -> Path | None:
@@ -136,9 +132,12 @@ class _Image:
 
 def spec_text(board: Board, faults: list[int], paths: dict[str, Path], budget: int) -> str:
     """The key=value file tinybench_run reads."""
-    status, rx, tx = (board.uart_base + off for off in UART_REGISTERS[board.uart_kind])
-    ready = [":".join(f"{x:x}" for x in rule) for rule in READY_BITS.get(board.name, ())]
-    values = [f"{M7_CCSIDR:x}:{M7_DCACHE_CCSIDR:x}"] if board.core == "cortex-m7" else []
+    uart = board.uart
+    status, rx, tx = (uart.base + offset for offset in (uart.status, uart.rx, uart.tx))
+    ready = [f"{f.address:x}:{f.source:x}:{f.mask:x}:{f.shift:x}" for f in board.ready_flags]
+    values = []  # registers Renode reads as zero: Renode's NVIC has no cache geometry
+    if board.dcache and board.dcache.ccsidr is not None:
+        values.append(f"{SCS_PAGE + CCSIDR:x}:{board.dcache.ccsidr:x}")
     entries = {
         "uart": "sysbus.uart", "status": f"{status:x}", "rx": f"{rx:x}", "tx": f"{tx:x}",
         "cyccnt": f"{CYCCNT:x}", "faults": ",".join(f"{a:x}" for a in faults),
@@ -222,7 +221,7 @@ def _came_from(trace: Trace) -> int:
 
 def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
     """Counts and modelled cycles up to each CYCCNT read and to where the run stopped."""
-    model = CycleModel.for_board(board, icache=True)  # both harness boards turn their caches on
+    model = CycleModel.for_board(board, icache=board.icache is not None)  # the harness turns it on
     run = _Counts(model, image)
     marks = []
     for segment, place in zip(trace.segments, trace.marks, strict=False):

@@ -1,0 +1,336 @@
+"""The built-in simulator's machine: a board's ELF on Unicorn, its devices, exact block counts.
+
+Memory is the board's real map (boards.toml): flash (read/execute), ITCM and every RAM block,
+loaded from the ELF's PT_LOAD segments at their load addresses, so the startup code copies
+.data itself. Unicorn does not reset through the vector table: SP and PC come from its first
+two words. The devices (devices.py) are mapped as register pages; every other address of the
+peripheral space and the private peripheral bus is plain memory: a read returns what was last
+written there.
+Counting: every instruction of every translated block entered counts as executed, including
+IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
+holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
+at the idle poll counts up to, not including, that poll.
+Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
+fault handler) and the instruction budget raise SimulationError naming the PC and function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.boards import Board
+from tinybench.errors import SimulationError
+from tinybench.simulators import SimResult, native
+from tinybench.simulators.cycles import CycleModel, Tally, disassembler
+from tinybench.simulators.devices import (
+    DWT_PAGE,
+    PAGE,
+    SCS_PAGE,
+    Pages,
+    SystemControl,
+    Uart,
+    attach_ready_flags,
+)
+
+# ARMv7-M address map (ARMv7-M Architecture Reference Manual B3.1): base, size
+PERIPHERALS = (0x40000000, 0x20000000)
+PPB = (0xE0000000, 0x100000)  # private peripheral bus: SCS, DWT, ...
+
+
+class Machine:
+    """One run of `elf` on `board`: Unicorn, the devices, the block counter and the cycle model.
+
+    `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
+    `budget` caps the instructions. `run()` runs to the idle UART poll; `uc` is the Unicorn
+    engine, for extra hooks.
+    """
+
+    def __init__(self, elf: Path, board: Board, uart: Uart, budget: int) -> None:
+        from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
+
+        self.elf, self.board, self.uart = Path(elf), board, uart
+        self.functions = FunctionMap.from_elf(self.elf)
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        self.uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
+        self.models = {on: CycleModel.for_board(board, icache=on) for on in (False, True)}
+        self.tallies: dict[int, Tally] = {}
+        self.order = np.zeros(0, np.int64)  # used table slots, in the order tallies know them
+        self.pages = Pages()
+        self.fault = ""
+        self.accessed = 0  # the device address being accessed
+        self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
+        uart.stop = self.stop
+        uart.attach(self.pages)
+        self.system = SystemControl(board, self.pages, self.now)
+        attach_ready_flags(board.ready_flags, self.pages)
+        self._map_memory()
+        sp, pc = self._load()
+        self.entry = pc
+        self.uc.reg_write(_reg("SP"), sp)
+        self.counter = native.BlockCounter.attach(self.uc, budget, self._fault_handlers())
+        self._hook_faults()
+
+    # --- machine set-up -------------------------------------------------------------------
+    def _map_memory(self) -> None:
+        from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
+
+        board, uc = self.board, self.uc
+        uc.mem_map(board.flash.origin, board.flash.size, UC_PROT_READ | UC_PROT_EXEC)
+        for region in (*board.ram, *([board.itcm] if board.itcm else [])):
+            uc.mem_map(region.origin, region.size, UC_PROT_ALL)
+        for regs in self.pages.values():
+            read, write = regs.read, regs.write
+            if regs.base in (DWT_PAGE, SCS_PAGE):  # registers that read the time: note which
+                read, write = self._noting(regs.base, read), self._noting(regs.base, write)
+            uc.mmio_map(regs.base, PAGE, read, None, write, None)
+        for base, size in (PERIPHERALS, PPB):
+            start = base
+            for page in sorted(p for p in self.pages if base <= p < base + size):
+                if page > start:
+                    uc.mem_map(start, page - start, UC_PROT_ALL)
+                start = page + PAGE
+            uc.mem_map(start, base + size - start, UC_PROT_ALL)
+
+    def _noting(self, base: int, handler: Callable) -> Callable:
+        """`handler` of a device page, noting first the address the firmware accesses."""
+        def access(uc, offset: int, *args):
+            self.accessed = base + offset
+            return handler(uc, offset, *args)
+        return access
+
+    def _load(self) -> tuple[int, int]:
+        from elftools.elf.elffile import ELFFile
+        from unicorn import UcError
+
+        with self.elf.open("rb") as f:
+            for segment in ELFFile(f).iter_segments():
+                if segment["p_type"] != "PT_LOAD" or not segment["p_filesz"]:
+                    continue
+                try:
+                    self.uc.mem_write(segment["p_paddr"], segment.data())
+                except UcError as error:
+                    raise SimulationError(
+                        f"{self.elf.name}: a segment at 0x{segment['p_paddr']:08x} lies outside "
+                        f"the memory of {self.board.name}; link it with this board's memory map"
+                    ) from error
+        vectors = bytes(self.uc.mem_read(self.board.flash.origin, 28))
+        self.vectors = [int.from_bytes(vectors[i : i + 4], "little") for i in range(0, 28, 4)]
+        if not self.vectors[1] & 1:
+            raise SimulationError(
+                f"{self.elf.name} has no vector table at 0x{self.board.flash.origin:08x} "
+                "(the reset vector must be a Thumb address); is it built for this board?"
+            )
+        return self.vectors[0], self.vectors[1] & ~1
+
+    def _fault_handlers(self) -> tuple[int, ...]:
+        """NMI, HardFault, MemManage, BusFault and UsageFault entry points."""
+        return tuple(dict.fromkeys(v & ~1 for v in self.vectors[2:7] if v))
+
+    def _hook_faults(self) -> None:
+        from unicorn import (
+            UC_HOOK_INTR,
+            UC_HOOK_MEM_INVALID,
+            UC_MEM_FETCH_PROT,
+            UC_MEM_FETCH_UNMAPPED,
+        )
+
+        fetches = (UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED)
+
+        def invalid(uc, access, address, size, value, _) -> bool:
+            kind = "fetch from" if access in fetches else "access to"
+            self.fault = f"{kind} unmapped or protected address 0x{address:08x}"
+            return False
+
+        def interrupt(uc, intno, _) -> None:
+            self.fault = f"CPU exception {intno}"
+            uc.emu_stop()
+
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, invalid)
+        self.uc.hook_add(UC_HOOK_INTR, interrupt)
+
+    # --- counters -------------------------------------------------------------------------
+    def read_memory(self, address: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(address, size))
+
+    def model(self) -> CycleModel:
+        """The cycle model for the instruction-cache state the firmware has set."""
+        icache = self.board.icache
+        if icache is None or icache.enable_register is None:
+            return self.models[False]
+        address = icache.enable_register
+        page = self.pages.get(address & ~(PAGE - 1))
+        if page is not None:
+            value = page.values.get(address % PAGE, 0)
+        else:
+            value = int.from_bytes(self.read_memory(address, 4), "little")
+        return self.models[bool(value & 1 << icache.enable_bit)]
+
+    def _edges(self) -> list[tuple[int, int, int, int]]:
+        edges = self.counter.edges()
+        return list(zip(*(edges[k].tolist() for k in ("prev", "addr", "size", "count")),
+                        strict=True))
+
+    def _cycles(self) -> int:
+        """The model's cycles for the counts so far (whole blocks), kept cheap for marks."""
+        table, model = self.counter.table, self.model()
+        if self.counter.state.used != len(self.order):
+            new = np.setdiff1d(np.flatnonzero(table["size"]), self.order, assume_unique=True)
+            self.order = np.concatenate([self.order, new])
+        tally = self.tallies.setdefault(id(model), Tally(model, self.read_memory))
+        known = len(tally.cycles)
+        if known < len(self.order):
+            rows = table[self.order[known:]]
+            tally.extend(zip(*(rows[k].tolist() for k in ("prev", "addr", "size")), strict=True))
+        return tally.total(table["count"][self.order])
+
+    def _unfinished(self, pc: int) -> tuple[int, int, int]:
+        """(block, instructions, cycles) of the current block not yet executed at `pc`."""
+        state, model = self.counter.state, self.model()
+        if not state.prev_size:
+            return 0, 0, 0
+        block = model.block(state.prev, state.prev_size, self.read_memory)
+        if not block.address <= pc < block.address + block.size or pc not in block.addresses:
+            return block.address, 0, 0
+        done, cycles = block.before(pc)
+        return block.address, block.instructions - done, block.cycles - cycles
+
+    def now(self) -> tuple[int, int]:
+        """(instructions, cycles) executed before the instruction making the device access."""
+        _, instructions, cycles = self._unfinished(self._accessing())
+        return self.counter.state.instructions - instructions, self._cycles() - cycles
+
+    def _accessing(self) -> int:
+        """The address of the instruction making the device access in progress.
+
+        In a device callback Unicorn's PC is the start of the block, but the registers are
+        current: the access is made by the block's first memory operand pointing at the
+        address accessed, after the one found last in this pass through the block.
+        """
+        state, start = self.counter.state, self.uc.reg_read(_reg("PC"))
+        if not state.prev_size:
+            return start
+        operands = _memory_operands(self.read_memory(state.prev, state.prev_size), state.prev)
+        this_pass, last = self.located
+        for index in range(last + 1 if this_pass == state.instructions else 0, len(operands)):
+            pc, base, offset, disp, size = operands[index]
+            address = self.uc.reg_read(base) + disp + (
+                self.uc.reg_read(offset[0]) << offset[1] if offset else 0)
+            if 0 <= self.accessed - (address & 0xFFFFFFFF) < size:
+                self.located = (state.instructions, index)
+                return pc
+        return start
+
+    # --- running --------------------------------------------------------------------------
+    def run(self) -> SimResult:
+        """Run until the firmware idles waiting for input; faults and timeouts raise."""
+        from unicorn import UcError
+
+        try:
+            self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
+        except UcError as error:
+            self._raise(self.fault or _describe(error))
+        status = self.counter.state.status
+        if status == native.BUDGET:
+            self._raise(
+                f"timeout: the instruction budget of {self.counter.state.budget:,} ran out "
+                "(raise max_instructions, or look for a hang)")
+        if status == native.WATCHED:
+            table = self.counter.table
+            came_from = table["prev"][table["addr"] == self.counter.state.prev][:1].tolist()
+            caller = self.functions.name_at(came_from[0]) if came_from else "reset"
+            self._raise(f"HardFault: the firmware entered its fault handler from {caller}")
+        if status != native.RUNNING:
+            self._raise(f"block counter stopped with status {status}")
+        if self.fault:
+            self._raise(self.fault)
+        if not self.uart.idle:
+            self._raise("the run stopped without waiting for input")
+        return self._result()
+
+    def run_bare(self) -> None:
+        """Run on Unicorn alone, the block counter detached: nothing is counted or checked
+        (CYCCNT reads 0). It shows what counting costs (bench.py)."""
+        self.counter.detach(self.uc)
+        self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
+
+    def stop(self) -> None:
+        """Stop the run at the next block (from a device handler or another thread)."""
+        self.uc.emu_stop()
+
+    def _result(self) -> SimResult:
+        model = self.model()
+        edges = self._edges()
+        estimate = model.estimate(edges, self.read_memory)
+        last, skipped_insns, skipped_cycles = self._unfinished(self.uc.reg_read(_reg("PC")))
+        counts: dict[int, int] = {}
+        sizes: dict[int, int] = {}
+        for _, addr, size, count in edges:
+            counts[addr] = counts.get(addr, 0) + count
+            sizes[addr] = size
+        blocks = {
+            a: (count * model.block(a, sizes[a], self.read_memory).instructions,
+                estimate.by_block.get(a, 0)) for a, count in counts.items()
+        }
+        instructions, cycles = blocks[last]
+        blocks[last] = (instructions - skipped_insns, cycles - skipped_cycles)
+        return SimResult(
+            uart_output=bytes(self.uart.output),
+            instructions=self.counter.state.instructions - skipped_insns,
+            cycles=estimate.cycles - skipped_cycles,
+            exit_reason="idle",
+            marks=tuple(self.system.marks),
+            functions=by_function(blocks, self.functions),
+            blocks=counts,
+        )
+
+    def _raise(self, what: str) -> None:
+        pc = self.uc.reg_read(_reg("PC"))
+        tail = bytes(self.uart.output[-120:]).decode("ascii", "replace")
+        raise SimulationError(
+            f"{self.elf.name} on {self.board.name}: {what} at pc 0x{pc:08x} in "
+            f"{self.functions.name_at(pc)} after {self.counter.state.instructions:,} "
+            f"instructions; UART output ended with {tail!r}")
+
+
+@lru_cache(maxsize=4096)
+def _memory_operands(code: bytes, address: int) -> tuple[tuple, ...]:
+    """(pc, base, (index, shift) or None, displacement, bytes) of each data access in a block,
+    with Unicorn register ids; literal loads (PC-relative) never reach a device and are left out.
+    """
+    from capstone import arm_const
+
+    cs = disassembler()
+    out = []
+    for insn in cs.disasm(code, address):
+        for op in insn.operands:
+            if op.type != arm_const.ARM_OP_MEM or op.mem.base == arm_const.ARM_REG_PC:
+                continue
+            index = op.mem.index and (_reg(cs.reg_name(op.mem.index).upper()), op.shift.value)
+            registers = sum(o.type == arm_const.ARM_OP_REG for o in insn.operands)
+            out.append((insn.address, _reg(cs.reg_name(op.mem.base).upper()), index or None,
+                        op.mem.disp, 4 * max(1, registers)))
+    return tuple(out)
+
+
+def _describe(error) -> str:
+    """Unicorn's error in the words of a firmware developer."""
+    from unicorn import unicorn_const as uc
+
+    return {
+        uc.UC_ERR_INSN_INVALID: "undefined instruction",
+        uc.UC_ERR_READ_UNALIGNED: "unaligned read",
+        uc.UC_ERR_WRITE_UNALIGNED: "unaligned write",
+        uc.UC_ERR_FETCH_UNALIGNED: "unaligned instruction fetch",
+        uc.UC_ERR_EXCEPTION: "unhandled CPU exception",
+    }.get(error.errno, str(error))
+
+
+def _reg(name: str) -> int:
+    from unicorn import arm_const
+
+    return getattr(arm_const, f"UC_ARM_REG_{name}")
