@@ -12,11 +12,16 @@ holds the instructions and cycles before the instruction that read CYCCNT; a run
 at the idle poll counts up to, not including, that poll.
 Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
 fault handler) and the instruction budget raise SimulationError naming the PC and function.
+Ctrl-C stops the emulation and raises KeyboardInterrupt once Unicorn has returned: raised
+inside one of its callbacks, it would be swallowed and the run would go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -230,10 +235,14 @@ class Machine:
         """Run until the firmware idles waiting for input; faults and timeouts raise."""
         from unicorn import UcError
 
-        try:
-            self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
-        except UcError as error:
-            self._raise(self.fault or _describe(error))
+        failure = None
+        with ctrl_c_stops(self.stop):
+            try:
+                self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
+            except UcError as error:
+                failure = error
+        if failure is not None:
+            self._raise(self.fault or _describe(failure))
         status = self.counter.state.status
         if status == native.BUDGET:
             self._raise(
@@ -256,7 +265,8 @@ class Machine:
         """Run on Unicorn alone, the block counter detached: nothing is counted or checked
         (CYCCNT reads 0). It shows what counting costs (bench.py)."""
         self.counter.detach(self.uc)
-        self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
+        with ctrl_c_stops(self.stop):
+            self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
 
     def stop(self) -> None:
         """Stop the run at the next block (from a device handler or another thread)."""
@@ -295,6 +305,31 @@ class Machine:
             f"{self.elf.name} on {self.board.name}: {what} at pc 0x{pc:08x} in "
             f"{self.functions.name_at(pc)} after {self.counter.state.instructions:,} "
             f"instructions; UART output ended with {tail!r}")
+
+
+@contextmanager
+def ctrl_c_stops(stop: Callable[[], None]) -> Iterator[None]:
+    """While Unicorn runs, let Ctrl-C call `stop`; raise KeyboardInterrupt after the block.
+
+    Only where Python's own Ctrl-C handler is active (the main thread, SIGINT not ignored).
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    interrupted = []
+
+    def handler(signum: int, frame: object) -> None:
+        interrupted.append(signum)
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 @lru_cache(maxsize=4096)
