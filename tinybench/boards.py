@@ -1,4 +1,5 @@
-"""The boards tinybench targets, read from boards.toml into frozen dataclasses."""
+"""The boards tinybench targets, read from boards.toml into frozen dataclasses, and whether
+an image fits one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tinybench.errors import ConfigError
+from tinybench.errors import ConfigError, FitError
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,16 @@ def get_board(name: str) -> Board:
         more = f" Did you mean '{hint[0]}'?" if hint else ""
         raise ConfigError(f"unknown board '{name}'; known boards: {', '.join(boards)}.{more}")
     return boards[name]
+
+
+def check_fit(board: Board, flash_bytes: int, ram_bytes: int) -> None:
+    """Raise FitError if the image needs more Flash or RAM than `board` has."""
+    for memory, needed, available in (
+        ("Flash", flash_bytes, board.flash.size),
+        ("RAM", ram_bytes, board.ram_size),
+    ):
+        if needed > available:
+            raise FitError(
+                f"the firmware needs {needed / 1024:.1f} KiB of {memory}, {board.name} has "
+                f"{available / 1024:.0f} KiB; use a smaller model or a bigger board"
+            )

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinybench import toolchain
-from tinybench.analysis.elf import MemoryReport, check_fit, measure
+from tinybench.analysis.elf import MemoryReport, measure
+from tinybench.artifacts import Firmware, Mark, SimResult
 from tinybench.backends import BACKENDS
-from tinybench.boards import Board, all_boards, get_board
+from tinybench.boards import Board, all_boards, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
-from tinybench.firmware.build import Firmware, build_firmware
+from tinybench.firmware.build import build_firmware
 from tinybench.paths import cache_dir, content_hash, repo_root
+from tinybench.probe import arena_probe
 from tinybench.protocol import parse_session, session_script
 from tinybench.results import (
     Key,
@@ -37,7 +39,7 @@ from tinybench.results import (
     latest,
     load_records,
 )
-from tinybench.simulators import SIMULATORS, Mark, SimResult, Simulator
+from tinybench.simulators import SIMULATORS, Simulator
 from tinybench.tasks import TASKS
 from tinybench.toolchain import find_toolchain
 
@@ -142,7 +144,7 @@ def prepare(spec: RunSpec, trail: Trail | None = None) -> Prepared:
     trail.model_hash = content_hash(model)
     trail.stage = "generate"  # a backend refuses what it cannot run here, before any long work
     workdir = cache_dir("work", spec.backend, board.name, trail.model_hash)
-    sources = backend.generate(model, board, workdir)
+    sources = backend.generate(model, board, workdir, arena_probe)
     trail.versions = dict(sources.versions)
     trail.stage = "build"
     firmware = build_firmware(sources, board, opt=spec.opt)

@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from tinybench.boards import all_boards, get_board
-from tinybench.errors import ConfigError
+from tinybench.boards import all_boards, check_fit, get_board
+from tinybench.errors import ConfigError, FitError
 
 
 @pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
@@ -23,3 +23,10 @@ def test_memory_maps_match_the_datasheets():
 def test_unknown_board_suggests_a_name():
     with pytest.raises(ConfigError, match="Did you mean 'stm32f746'"):
         get_board("stm32f74")
+
+
+def test_fit_check_names_both_numbers():
+    board = get_board("nrf52840")
+    with pytest.raises(FitError, match=r"needs 300\.0 KiB of RAM, nrf52840 has 256 KiB"):
+        check_fit(board, flash_bytes=1000, ram_bytes=300 * 1024)
+    check_fit(board, flash_bytes=board.flash.size, ram_bytes=board.ram_size)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
 from tinybench.paths import cache_dir, content_hash, intact, repo_root, write_sealed
@@ -64,7 +64,9 @@ class TvmBackend:
             return f"TVM backend unavailable ({error}): install tinybench[tvm]"
         return None
 
-    def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
+    def generate(self, model: Path, board: Board, workdir: Path,
+                 probe: ArenaProbe | None = None) -> FirmwareSources:
+        """TVM plans the arena when it compiles the model, so it needs no `probe`."""
         from tinybench.models.inspect import builtin_ops
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work

@@ -5,7 +5,7 @@ It needs no model file and no third-party code, so tests and toolchain checks us
 
 from __future__ import annotations
 
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import FirmwareSources
 from tinybench.paths import repo_root
 
 SOURCE_DIR = repo_root() / "firmware" / "backends" / "minimal"

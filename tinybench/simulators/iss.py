@@ -30,10 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
-from tinybench.simulators import Mark, SimResult, native
 from tinybench.simulators.cycles import CycleModel, Tally, disassembler
+from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter, unavailable
 
 IDLE_POLLS = 8
 PERIPHERALS = (0x40000000, 0x20000000)  # base, size: both boards' peripheral space
@@ -149,7 +150,7 @@ class _Run:
         sp, pc = self._load()
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
-        self.counter = native.BlockCounter.attach(self.uc, budget, self._fault_handlers())
+        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers())
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -384,16 +385,16 @@ class _Run:
         except UcError as error:
             self._raise(self.fault or _describe(error))
         status = self.counter.state.status
-        if status == native.BUDGET:
+        if status == BUDGET:
             self._raise(
                 f"timeout: the instruction budget of {self.counter.state.budget:,} ran out "
                 "(raise max_instructions, or look for a hang)")
-        if status == native.WATCHED:
+        if status == WATCHED:
             table = self.counter.table
             came_from = table["prev"][table["addr"] == self.counter.state.prev][:1].tolist()
             caller = self.functions.name_at(came_from[0]) if came_from else "reset"
             self._raise(f"HardFault: the firmware entered its fault handler from {caller}")
-        if status != native.RUNNING:
+        if status != RUNNING:
             self._raise(f"block counter stopped with status {status}")
         if self.fault:
             self._raise(self.fault)
@@ -490,7 +491,7 @@ class IssSimulator:
         for module in ("unicorn", "capstone"):
             if importlib.util.find_spec(module) is None:
                 return f"the built-in simulator needs {module}: pip install tinybench"
-        return native.unavailable()
+        return unavailable()
 
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         """Run `elf` until it idles waiting for input; faults and timeouts raise."""

@@ -21,9 +21,10 @@ import tty
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.artifacts import SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.simulators import SimResult, iss
+from tinybench.simulators import iss
 
 IDLE_TIMEOUT = 30.0  # seconds a waiting firmware waits for the host before the run ends
 WRITE_TIMEOUT = 10.0  # seconds the host may leave the pty full before the run fails

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from tinybench import deps
 from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
 from tinybench.paths import repo_root
-from tinybench.simulators import Mark, SimResult
 from tinybench.simulators.cycles import CycleModel
 from tinybench.simulators.iss import IDLE_POLLS, M7_DCACHE_CCSIDR, READY_BITS
 
