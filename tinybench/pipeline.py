@@ -27,7 +27,7 @@ from tinybench.backends import BACKENDS
 from tinybench.boards import Board, all_boards, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
 from tinybench.firmware.build import build_firmware
-from tinybench.paths import cache_dir, content_hash, repo_root
+from tinybench.paths import cache_dir, content_hash
 from tinybench.probe import arena_probe
 from tinybench.protocol import parse_session, session_script
 from tinybench.results import (
@@ -289,14 +289,20 @@ def _one_line(error: Exception) -> str:
 
 
 def _commit() -> str | None:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo_root(),
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo_root(), capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return sha + ("+dirty" if dirty else "")
+    """The git commit a run belongs to, "+dirty" when tracked files differ from it: that of
+    the checkout in the current directory (the project being benchmarked, or tinybench's own
+    in its CI), else that of the source tree an editable tinybench runs from; None when
+    neither is a git checkout (an installed tinybench run outside one)."""
+    for where in (Path.cwd(), Path(__file__).parent):
+        try:
+            sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                   cwd=where, capture_output=True, text=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        return sha + ("+dirty" if dirty else "")
+    return None
 
 
 Progress = Callable[[int, int, RunSpec, str], None]

@@ -8,7 +8,6 @@ import pytest
 from tinybench.boards import all_boards, get_board
 from tinybench.cli import main
 from tinybench.errors import SimulationError
-from tinybench.paths import repo_root
 from tinybench.simulators import renode
 
 READY = " ".join(str(b) for b in b"m-ready\r\n")
@@ -141,7 +140,7 @@ def test_a_fetched_portable_release_is_found_and_stays_executable(no_renode, tmp
 
 @pytest.mark.parametrize("board", sorted(all_boards()))
 def test_every_board_has_an_offline_platform_with_a_dwt(board):
-    text = (repo_root() / "renode" / get_board(board).renode_platform).read_text()
+    text = (renode.RENODE_DIR / get_board(board).renode_platform).read_text()
     assert "Miscellaneous.DWT @ sysbus 0xE0001000" in text
     assert "ApplySVD" not in text and "http" not in text
     uart_kind = get_board(board).uart_kind
@@ -150,6 +149,6 @@ def test_every_board_has_an_offline_platform_with_a_dwt(board):
 
 
 def test_the_robot_file_calls_the_monitor_command():
-    robot = (repo_root() / "renode" / "run.robot").read_text()
-    monitor = Path(repo_root() / "renode" / "tinybench_monitor.py").read_text()
+    robot = (renode.RENODE_DIR / "run.robot").read_text()
+    monitor = (renode.RENODE_DIR / "tinybench_monitor.py").read_text()
     assert "tinybench_run" in robot and "def mc_tinybench_run" in monitor

@@ -30,14 +30,14 @@ from tinybench.backends.tflm_lib import (
     op_table,
 )
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, write_sealed
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, shipped, write_sealed
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
 
 ARENA_MARGIN = 1024  # bytes added to the measured arena use
 PROBE_RESERVE = 48 * 1024  # RAM the probe leaves for stack, harness and data
-GLUE = repo_root() / "firmware" / "backends" / "tflm" / "tflm_backend.cc"
+GLUE = shipped("firmware") / "backends" / "tflm" / "tflm_backend.cc"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import cache_dir, content_hash, intact, repo_root, write_sealed
+from tinybench.paths import cache_dir, content_hash, intact, shipped, write_sealed
 
 if TYPE_CHECKING:
     import tvm
@@ -45,7 +45,7 @@ def tvm_include_dirs() -> tuple[Path, ...]:
 
 
 def runtime_dir() -> Path:
-    return repo_root() / "firmware" / "backends" / "tvm"
+    return shipped("firmware") / "backends" / "tvm"
 
 
 class TvmBackend:

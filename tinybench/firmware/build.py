@@ -24,10 +24,10 @@ from tinybench import _cmd
 from tinybench.artifacts import Firmware, FirmwareSources
 from tinybench.boards import Board, check_fit
 from tinybench.errors import BuildError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, seal
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal, shipped
 from tinybench.toolchain import Toolchain, find_toolchain
 
-FIRMWARE = repo_root() / "firmware"
+FIRMWARE = shipped("firmware")
 HARNESS_SOURCES = (
     FIRMWARE / "common" / "startup.c",
     FIRMWARE / "harness" / "harness.c",

@@ -24,7 +24,7 @@ from tinybench.analysis.profile import FunctionMap, by_function
 from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.paths import repo_root
+from tinybench.paths import shipped
 from tinybench.simulators.cycles import CycleModel
 from tinybench.simulators.iss import IDLE_POLLS, M7_DCACHE_CCSIDR, READY_BITS
 
@@ -38,7 +38,7 @@ TIMEOUT_S = 1800  # wall-clock limit of one run
 # Receive status, receive data and transmit data registers, as offsets from the UART base.
 UART_REGISTERS = {"stm32-usart": (0x1C, 0x24, 0x28), "nrf-uart": (0x108, 0x518, 0x51C)}
 CYCCNT = 0xE0001004
-RENODE_DIR = repo_root() / "renode"  # platforms, robot file, monitor command, edge counter
+RENODE_DIR = shipped("renode")  # platforms, robot file, monitor command, edge counter
 M7_CCSIDR = 0xE000ED80  # Renode's NVIC reads the cache geometry as zero
 
 
