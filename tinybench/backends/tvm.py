@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 KERNELS = "tvm_kernels.c"
 GLUE = "tvm_model.c"
 FACTS = "tvm_facts.json"
-_OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
+_OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_int8_kernels.py", "tvm_glue.py")
 # TVM's C loops have fixed trip counts: unrolled, the innermost MAC loop sheds its compare
 # and branch; unswitched, the padding test of a convolution leaves its channel loop
 KERNEL_CFLAGS = ("-funroll-loops", "-funswitch-loops")
@@ -153,7 +153,7 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
     """
     from tvm import s_tir
 
-    from tinybench.backends.tvm_int8 import MATERIALIZE
+    from tinybench.backends.tvm_int8_kernels import MATERIALIZE
 
     sch = s_tir.Schedule(func)
     root = sch.get_sblock("root")
@@ -163,7 +163,7 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
             primitive(*args)
 
     def inlinable() -> list:
-        """The stages, less those a kernel asks to keep (tvm_int8.MATERIALIZE)."""
+        """The stages, less those a kernel asks to keep (tvm_int8_kernels.MATERIALIZE)."""
         return [b for b in sch.get_child_blocks(root) if MATERIALIZE not in sch.get(b).annotations]
 
     for block in inlinable():
