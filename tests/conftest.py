@@ -1,11 +1,12 @@
 """Shared fixtures and the skip rules for tests that need optional tools.
 
-A test marked `toolchain`, `tvm`, `tflm` or `renode` is skipped, with the piece's own reason,
+A test marked `toolchain`, `tvm`, `tflm`, `tf` or `renode` is skipped, with the piece's own reason,
 when that piece is missing on this machine; each piece is asked once per session.
 """
 
 from collections.abc import Callable, Iterator
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ PIECES: dict[str, Callable[[], str | None]] = {
     "toolchain": toolchain_missing,
     "tvm": lambda: TvmBackend().missing(),
     "tflm": lambda: deps.missing(*COMPONENTS),
+    "tf": lambda: None if find_spec("tensorflow") else "no TensorFlow: pip install tinybench",
     "renode": lambda: RenodeSimulator().missing(),
 }
 

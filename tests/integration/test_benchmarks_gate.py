@@ -17,7 +17,7 @@ from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.cli import main as tinybench
 from tinybench.pipeline import RunSpec, missing
 
-pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
+pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.tf, pytest.mark.toolchain]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "benchmarks.yml"

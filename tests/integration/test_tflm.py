@@ -17,7 +17,7 @@ from tinybench.probe import arena_probe
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators.iss import IssSimulator
 
-pytestmark = [pytest.mark.tflm, pytest.mark.toolchain, pytest.mark.slow]
+pytestmark = [pytest.mark.tflm, pytest.mark.tf, pytest.mark.toolchain, pytest.mark.slow]
 BUDGET = 2_000_000_000
 
 
