@@ -30,6 +30,7 @@ from tinybench.toolchain import Toolchain, find_toolchain
 FIRMWARE = shipped("firmware")
 HARNESS_SOURCES = (
     FIRMWARE / "common" / "startup.c",
+    FIRMWARE / "common" / "stack.c",
     FIRMWARE / "harness" / "harness.c",
     FIRMWARE / "harness" / "th_port.c",
 )
