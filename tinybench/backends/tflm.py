@@ -6,9 +6,9 @@ ops the model uses, and the tensor arena size; and tb_tflm_model.cc: the flatbuf
 const array (Flash). The glue in firmware/backends/tflm implements tb_backend.h on them.
 The arena is sized by measurement: a probe firmware with a generous arena runs once (the
 pipeline passes in the `probe` that builds and simulates it) and finds the smallest arena
-AllocateTensors() succeeds with (TFLM's
-arena_used_bytes() alone is too small: it misses the temporary allocations made while the
-ops are prepared); the final arena is that plus ARENA_MARGIN, rounded up to 16 bytes.
+AllocateTensors() succeeds with (TFLM's arena_used_bytes() alone is too small: it misses
+the temporary allocations made while the ops are prepared); the final arena is that plus
+ARENA_MARGIN, rounded up to 16 bytes.
 """
 
 from __future__ import annotations
