@@ -3,8 +3,7 @@ a run on another simulator also agrees with the built-in one on the same firmwar
 
 from dataclasses import replace
 
-from tinybench.analysis.elf import check_fit
-from tinybench.boards import get_board
+from tinybench.boards import check_fit, get_board
 from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_check
 
 

@@ -1,13 +1,14 @@
 """Shared fixtures and the skip rules for tests that need optional tools.
 
-A test marked `toolchain`, `tvm`, `tflm`, `renode` or `browser` is skipped, with the piece's own
-reason, when that piece is missing on this machine; each piece is asked once per session.
+A test marked `toolchain`, `tvm`, `tflm`, `tf`, `renode` or `browser` is skipped, with the piece's
+own reason, when that piece is missing on this machine; each piece is asked once per session.
 """
 
 import importlib.util
 import shutil
 from collections.abc import Callable, Iterator
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ PIECES: dict[str, Callable[[], str | None]] = {
     "toolchain": toolchain_missing,
     "tvm": lambda: TvmBackend().missing(),
     "tflm": lambda: deps.missing(*COMPONENTS),
+    "tf": lambda: None if find_spec("tensorflow") else "no TensorFlow: pip install tinybench",
     "renode": lambda: RenodeSimulator().missing(),
     "browser": browser_missing,
 }

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tinybench.errors import ConfigError
+from tinybench.errors import ConfigError, FitError
 from tinybench.names import lookup
 
 DATA = Path(__file__).with_name("boards.toml")
@@ -166,3 +166,16 @@ def all_boards() -> dict[str, Board]:
 
 def get_board(name: str) -> Board:
     return lookup("board", name, all_boards())
+
+
+def check_fit(board: Board, flash_bytes: int, ram_bytes: int) -> None:
+    """Raise FitError if the image needs more Flash or RAM than `board` has."""
+    for memory, needed, available in (
+        ("Flash", flash_bytes, board.flash.size),
+        ("RAM", ram_bytes, board.ram_size),
+    ):
+        if needed > available:
+            raise FitError(
+                f"the firmware needs {needed / 1024:.1f} KiB of {memory}, {board.name} has "
+                f"{available / 1024:.0f} KiB; use a smaller model or a bigger board"
+            )

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from tinybench.errors import ConfigError
+
 log = logging.getLogger("tinybench")
 
 
@@ -19,9 +21,20 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
-def repo_root() -> Path:
-    """The source checkout tinybench runs from (firmware/ and renode/ live there)."""
-    return Path(__file__).resolve().parent.parent
+def shipped(folder: str) -> Path:
+    """A folder tinybench ships beside its code: "firmware" (the C sources and linker scripts)
+    or "renode" (platforms and scripts).
+
+    An installed tinybench (pip install ., a wheel) holds it as package data, tinybench/_<folder>
+    (pyproject.toml maps the top-level folders there); run from a source checkout (an editable
+    install, or PYTHONPATH) it is the checkout's top-level <folder>.
+    """
+    package = Path(__file__).resolve().parent
+    for candidate in (package / f"_{folder}", package.parent / folder):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(f"tinybench's {folder}/ folder is missing (neither {package}/_{folder} nor "
+                      f"{package.parent}/{folder} exists); reinstall tinybench")
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:

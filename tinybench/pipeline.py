@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinybench import toolchain
-from tinybench.analysis.elf import MemoryReport, check_fit, measure
-from tinybench.boards import Board, get_board
+from tinybench.analysis.elf import MemoryReport, measure
+from tinybench.artifacts import ArenaProbe, Firmware, FirmwareSources, Mark, SimResult
+from tinybench.boards import Board, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
-from tinybench.firmware.build import Firmware, build_firmware
+from tinybench.firmware.build import build_firmware
 from tinybench.names import lookup
 from tinybench.paths import cache_dir, content_hash
+from tinybench.probe import arena_probe
 from tinybench.protocol import completed_session, session_script
 from tinybench.provenance import common_tools, make_record
 from tinybench.results import Memory, OutputCheck, Record
@@ -37,9 +39,9 @@ from tinybench.spec import RunSpec
 from tinybench.tasks import TASKS
 
 if TYPE_CHECKING:
-    from tinybench.backends import Backend, FirmwareSources
+    from tinybench.backends import Backend
     from tinybench.models.reference import Golden
-    from tinybench.simulators import Mark, SimResult, Simulator
+    from tinybench.simulators import Simulator
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
 
@@ -140,6 +142,7 @@ class Stages:
 
     model: Callable[[str], Path] = model_file  # CONVERT: task name or path → .tflite
     backends: Mapping[str, Backend] = field(default_factory=_backends)  # GENERATE
+    probe: ArenaProbe = arena_probe  # GENERATE: measures the arena engines size by running
     build: Callable[[FirmwareSources, Board, str], Firmware] = build_firmware  # BUILD (opt)
     measure: Callable[[Firmware, Board], MemoryReport] = measure_and_fit  # ANALYZE
     golden: Callable[[Path, int, str], Golden] = golden_data  # REFERENCE (count, engine)
@@ -219,7 +222,7 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
     tools = stages.tools()
     with _stage(Stage.GENERATE, model_hash, tools):
         workdir = cache_dir("work", spec.backend, board.name, model_hash)
-        sources = backend.generate(model, board, workdir)
+        sources = backend.generate(model, board, workdir, stages.probe)
     tools = {**tools, **sources.versions}
     with _stage(Stage.BUILD, model_hash, tools):
         firmware = stages.build(sources, board, spec.opt)

@@ -57,12 +57,10 @@ def environment() -> dict[str, str]:
 
 @functools.cache
 def commit() -> str | None:
-    """The git commit of the tinybench source tree ("+dirty" when modified), if it is a checkout.
-
-    An installed wheel has none; then the commit of the working directory's checkout is taken,
-    the project a user benchmarks from.
-    """
-    for folder in (Path(__file__).resolve().parent.parent, Path(os.getcwd())):
+    """The git commit a run belongs to, "+dirty" when tracked files differ from it: that of the
+    checkout worked in (the project being benchmarked, or tinybench's own in its CI), else that
+    of the source tree an editable tinybench runs from; None when neither is a checkout."""
+    for folder in (Path(os.getcwd()), Path(__file__).resolve().parent):
         found = _git_commit(folder)
         if found:
             return found

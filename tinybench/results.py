@@ -114,7 +114,7 @@ class Record:
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
-    commit: str | None = None  # the tinybench checkout's git sha, "+dirty" when modified
+    commit: str | None = None  # git sha of the checkout run in, "+dirty" when modified
     time: str = field(default_factory=_now)  # when the run finished, ISO 8601 UTC
 
     def __post_init__(self) -> None:

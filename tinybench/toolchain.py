@@ -23,6 +23,7 @@ class Toolchain:
 
     gcc: Path
     gxx: Path
+    ar: Path
     size: Path
     version: str  # `gcc -dumpfullversion`, part of every build key
 
@@ -48,10 +49,11 @@ def find_toolchain() -> Toolchain:
     toolchain = Toolchain(
         gcc=gcc,
         gxx=gcc.with_name(gcc.name.replace("gcc", "g++")),
+        ar=gcc.with_name(gcc.name.replace("gcc", "ar")),
         size=gcc.with_name(gcc.name.replace("gcc", "size")),
         version=_query(gcc, "-dumpfullversion"),
     )
-    for tool in (toolchain.gxx, toolchain.size):
+    for tool in (toolchain.gxx, toolchain.ar, toolchain.size):
         if not tool.is_file():
             raise ToolNotFoundError(f"{tool} is missing next to {gcc}; {INSTALL_HINT}")
     libc = Path(_query(gcc, "-print-file-name=libc.a"))

@@ -14,8 +14,6 @@
 #define DWT_CTRL REG(0xE0001000u)
 #define DWT_LAR REG(0xE0001FB0u) /* lock access register: Cortex-M7 needs it unlocked; RAZ/WI where absent */
 
-#define STACK_PAINT 0xA5A5A5A5u
-
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 extern uint32_t __stack_bottom[], __stack_top[];
 extern char __heap_start[], __heap_end[];
@@ -54,23 +52,14 @@ __attribute__((section(".isr_vector"), used)) void (*const tb_vectors[16])(void)
     DebugMon_Handler,            0,               PendSV_Handler,   SysTick_Handler,
 };
 
-/* Fill the unused stack with a pattern so tb_stack_used() can find the deepest write. */
+/* Fill the unused stack with the pattern tb_stack_used() (stack.c) looks for. */
 static void paint_stack(void)
 {
     uint32_t *sp;
     __asm volatile("mov %0, sp" : "=r"(sp));
     for (uint32_t *p = __stack_bottom; p < sp - 16; ++p) {
-        *p = STACK_PAINT;
+        *p = TB_STACK_PAINT;
     }
-}
-
-size_t tb_stack_used(void)
-{
-    const uint32_t *p = __stack_bottom;
-    while (p < __stack_top && *p == STACK_PAINT) {
-        ++p;
-    }
-    return (size_t)((const char *)__stack_top - (const char *)p);
 }
 
 static void enable_cycle_counter(void)

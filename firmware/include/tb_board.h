@@ -1,7 +1,8 @@
 /* What the harness needs from a board and from the startup code.
  *
  * tb_board_* and tb_uart_* are implemented once per board (firmware/boards/<board>/board.c);
- * the stack and cycle-counter helpers by the common startup code (firmware/common/startup.c).
+ * tb_stack_used by firmware/common/stack.c; the common startup code (firmware/common/startup.c)
+ * paints the stack and starts the cycle counter.
  */
 #ifndef TB_BOARD_H
 #define TB_BOARD_H
@@ -21,7 +22,10 @@ void tb_uart_putc(char c);
 /* Receive one byte; polls the receive status register until one arrives (no WFI). */
 int tb_uart_getc(void);
 
-/* Bytes of the stack touched since reset (found by stack painting). */
+/* The pattern the startup code fills the unused stack with at reset. */
+#define TB_STACK_PAINT 0xA5A5A5A5u
+
+/* Bytes of the stack touched since reset: how much of the pattern is gone (stack.c). */
 size_t tb_stack_used(void);
 
 /* The DWT cycle counter (enabled by the startup code). */

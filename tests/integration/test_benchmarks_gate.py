@@ -21,7 +21,7 @@ from tinybench.pipeline import missing
 from tinybench.results import append_records, load_records
 from tinybench.spec import RunSpec
 
-pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
+pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.tf, pytest.mark.toolchain]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "benchmarks.yml"

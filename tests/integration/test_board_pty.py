@@ -73,6 +73,7 @@ def test_a_simulator_that_fails_mid_session_fails_the_host_at_once():
 
 
 @pytest.mark.tvm
+@pytest.mark.tf
 @pytest.mark.slow
 def test_board_run_on_the_pty_gives_the_figures_of_the_direct_simulation(tmp_path):
     """The issue's acceptance test: `tinybench board run` against the simulator's pty.

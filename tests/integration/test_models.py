@@ -15,7 +15,7 @@ from tinybench.models.inspect import inspect_model
 from tinybench.models.reference import golden
 from tinybench.tasks import TASKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf]
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,7 @@ def models(private_cache, tmp_path_factory):
 
 
 @pytest.mark.tvm
+@pytest.mark.tf
 @pytest.mark.slow
 def test_damaged_tvm_sources_are_generated_again(models, tmp_path, caplog):
     board = get_board("stm32f746")
@@ -97,6 +98,7 @@ def test_damaged_tvm_sources_are_generated_again(models, tmp_path, caplog):
 
 
 @pytest.mark.tvm
+@pytest.mark.tf
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "board", "memory", "at_least", "has"),
@@ -112,6 +114,7 @@ def test_a_model_too_big_for_the_board_fails_at_build_with_both_numbers(
 
 
 @pytest.mark.tvm
+@pytest.mark.tf
 @pytest.mark.slow
 def test_run_without_the_tflm_sources_skips_those_runs_and_completes_the_rest(
     models, private_cache, tmp_path

@@ -13,10 +13,11 @@ from tinybench.boards import get_board
 from tinybench.firmware import build_firmware
 from tinybench.models.export import export
 from tinybench.models.reference import golden
+from tinybench.probe import arena_probe
 from tinybench.protocol import parse_session, session_script
 from tinybench.simulators.iss import IssSimulator
 
-pytestmark = [pytest.mark.tflm, pytest.mark.toolchain, pytest.mark.slow]
+pytestmark = [pytest.mark.tflm, pytest.mark.tf, pytest.mark.toolchain, pytest.mark.slow]
 BUDGET = 2_000_000_000
 
 
@@ -32,7 +33,7 @@ def test_kws_is_bit_exact_with_the_reference_kernels(
     backend: TflmBackend, board_name: str, model: Path, tmp_path: Path
 ) -> None:
     board = get_board(board_name)
-    sources = backend.generate(model, board, tmp_path)
+    sources = backend.generate(model, board, tmp_path, arena_probe)
     firmware = build_firmware(sources, board)
     reference = golden(model, count=1, engine=backend.reference)
     script = session_script(reference.inputs[0].tobytes())

@@ -20,7 +20,7 @@ from tinybench.models.reference import golden
 BACKEND = TvmBackend()
 HOST_MAIN = Path(__file__).with_name("tvm_host_main.c")
 FIRMWARE_INCLUDE = Path(__file__).parents[2] / "firmware" / "include"
-pytestmark = [pytest.mark.tvm, pytest.mark.usefixtures("private_cache")]
+pytestmark = [pytest.mark.tvm, pytest.mark.tf, pytest.mark.usefixtures("private_cache")]
 
 
 def _layers(kind: str):

@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 
 from tinybench.analysis.elf import MemoryReport
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import Firmware, FirmwareSources
 from tinybench.board import flash
 from tinybench.board.runner import Dut, run_on_board, run_session
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.firmware.build import Firmware
 from tinybench.models.reference import Golden
 from tinybench.pipeline import Prepared
 from tinybench.spec import RunSpec

@@ -6,10 +6,10 @@ import string
 
 import pytest
 
-from tinybench.boards import DATA, Board, all_boards, get_board, load_boards
-from tinybench.errors import ConfigError
+from tinybench.boards import DATA, Board, all_boards, check_fit, get_board, load_boards
+from tinybench.errors import ConfigError, FitError
 from tinybench.firmware.build import board_dir
-from tinybench.paths import repo_root
+from tinybench.paths import shipped
 from tinybench.simulators.cycles import CORE_TIMINGS
 from tinybench.simulators.machine import PERIPHERALS, PPB
 
@@ -84,7 +84,7 @@ def _platform(text: str) -> dict[str, tuple[str, int | None, dict[str, str]]]:
 
 @BOARDS
 def test_the_renode_platform_describes_the_board(board: Board):
-    text = (repo_root() / "renode" / board.renode_platform).read_text()
+    text = (shipped("renode") / board.renode_platform).read_text()
     assert "ApplySVD" not in text and "http" not in text  # offline
     entries = _platform(text)
     memories = {(address, int(props["size"], 16))
@@ -125,3 +125,10 @@ def test_a_wrong_board_entry_is_refused_in_one_line(edit, message):
     assert edit[0] in text
     with pytest.raises(ConfigError, match=message):
         load_boards(text.replace(edit[0], edit[1]))
+
+
+def test_fit_check_names_both_numbers():
+    board = get_board("nrf52840")
+    with pytest.raises(FitError, match=r"needs 300\.0 KiB of RAM, nrf52840 has 256 KiB"):
+        check_fit(board, flash_bytes=1000, ram_bytes=300 * 1024)
+    check_fit(board, flash_bytes=board.flash.size, ram_bytes=board.ram_size)

@@ -1,10 +1,8 @@
-"""Component attribution from a GNU ld map, and the fit check's message."""
+"""Component attribution from a GNU ld map."""
 
 import pytest
 
-from tinybench.analysis.elf import _map_inputs, _split, check_fit
-from tinybench.boards import get_board
-from tinybench.errors import FitError
+from tinybench.analysis.elf import _map_inputs, _split
 
 MAP = """\
 Memory Configuration
@@ -69,10 +67,3 @@ def test_unknown_origins_are_engine_code_unless_not_object_files(tmp_path):
         " .text          0x4        0x4 linker stubs\n"
     )
     assert _map_inputs(map_file, {}) == {".text": {("engine", False): 4, ("other", False): 4}}
-
-
-def test_fit_check_names_both_numbers():
-    board = get_board("nrf52840")
-    with pytest.raises(FitError, match=r"needs 300\.0 KiB of RAM, nrf52840 has 256 KiB"):
-        check_fit(board, flash_bytes=1000, ram_bytes=300 * 1024)
-    check_fit(board, flash_bytes=board.flash.size, ram_bytes=board.ram_size)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinybench.analysis.elf import MemoryReport
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import Firmware, FirmwareSources
 from tinybench.board import build_named
 from tinybench.errors import (
     BuildError,
@@ -17,7 +17,6 @@ from tinybench.errors import (
     SimulationError,
     ToolNotFoundError,
 )
-from tinybench.firmware.build import Firmware
 from tinybench.matrix import matrix, run_matrix
 from tinybench.models.reference import Golden
 from tinybench.paths import content_hash
@@ -37,7 +36,7 @@ class FakeBackend:
     def missing(self) -> str | None:
         return self._missing
 
-    def generate(self, model, board, workdir):
+    def generate(self, model, board, workdir, probe):
         if self._error:
             raise self._error
         return FirmwareSources(backend=self.name, sources=(), versions={"engine": "1.0"})

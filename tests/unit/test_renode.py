@@ -8,7 +8,6 @@ import pytest
 from tinybench.boards import get_board
 from tinybench.cli import main
 from tinybench.errors import SimulationError
-from tinybench.paths import repo_root
 from tinybench.simulators import renode
 
 READY = " ".join(str(b) for b in b"m-ready\r\n")
@@ -140,6 +139,6 @@ def test_a_fetched_portable_release_is_found_and_stays_executable(no_renode, tmp
 
 
 def test_the_robot_file_calls_the_monitor_command():
-    robot = (repo_root() / "renode" / "run.robot").read_text()
-    monitor = Path(repo_root() / "renode" / "tinybench_monitor.py").read_text()
+    robot = (renode.RENODE_DIR / "run.robot").read_text()
+    monitor = (renode.RENODE_DIR / "tinybench_monitor.py").read_text()
     assert "tinybench_run" in robot and "def mc_tinybench_run" in monitor

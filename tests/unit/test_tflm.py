@@ -12,6 +12,7 @@ from tinybench.backends.tflm_lib import Op
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError
 from tinybench.models import inspect
+from tinybench.toolchain import Toolchain
 
 SOURCES_INC = """
 MICROLITE_CC_KERNEL_SRCS := \\
@@ -98,6 +99,21 @@ def test_defines_follow_the_core_and_the_kernel_set() -> None:
     assert "CMSIS_NN" not in reference
     assert "CMSIS_NN" in tflm_lib._defines("M4", "cmsis-nn")
     assert "TF_LITE_STRIP_ERROR_STRINGS" not in reference  # errors stay readable
+
+
+def test_the_library_is_compiled_and_archived_with_the_toolchain_it_is_given() -> None:
+    tools = Path("/opt/other-arm/bin")
+    toolchain = Toolchain(gcc=tools / "gcc", gxx=tools / "g++", ar=tools / "ar",
+                          size=tools / "size", version="1.2.3")
+    c_unit = tflm_lib._Unit(Path("arm_nn.c"), "cmsis-nn", tflm_lib.KERNEL_OPT)
+    cc_unit = tflm_lib._Unit(Path("conv.cc"), "kernels", tflm_lib.KERNEL_OPT)
+    c_command = tflm_lib._compile_command(c_unit, ("-mthumb",), toolchain)
+    cc_command = tflm_lib._compile_command(cc_unit, ("-mthumb",), toolchain)
+    archive = tflm_lib._archive_command(toolchain, Path("libtflm.a"), [Path("conv.o")])
+    for command, tool in ((c_command, toolchain.gcc), (cc_command, toolchain.gxx),
+                          (archive, toolchain.ar)):
+        assert tool in command
+        assert not [arg for arg in command if "arm-none-eabi" in str(arg)], command
 
 
 def test_unknown_kernel_set_is_a_config_error() -> None:

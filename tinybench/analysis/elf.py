@@ -1,4 +1,4 @@
-"""Flash and RAM of a firmware ELF, by section and by component, checked against its board.
+"""Flash and RAM of a firmware ELF, by section and by component.
 
 Sizes come from the ELF's section headers (pyelftools). Components come from the linker map:
 every input section names the object file or archive member it came from. Objects built by
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from tinybench.boards import Board
-from tinybench.errors import ConfigError, FitError
+from tinybench.boards import Board, check_fit
+from tinybench.errors import ConfigError
 
 if TYPE_CHECKING:
-    from tinybench.firmware.build import Firmware
+    from tinybench.artifacts import Firmware
 
 TOOLCHAIN_ARCHIVE = re.compile(r"^lib(c|g|m|gcc|nosys|stdc\+\+|supc\+\+)(_nano)?\.a$")
 OWN_SECTIONS = {".stack": "stack", ".heap": "heap"}
@@ -101,19 +101,6 @@ def _berkeley_column(flags: int, has_contents: bool) -> str:
     if flags & SH_FLAGS.SHF_EXECINSTR or not flags & SH_FLAGS.SHF_WRITE:
         return "text"
     return "data" if has_contents else "bss"
-
-
-def check_fit(board: Board, flash_bytes: int, ram_bytes: int) -> None:
-    """Raise FitError if the image needs more Flash or RAM than `board` has."""
-    for memory, needed, available in (
-        ("Flash", flash_bytes, board.flash.size),
-        ("RAM", ram_bytes, board.ram_size),
-    ):
-        if needed > available:
-            raise FitError(
-                f"the firmware needs {needed / 1024:.1f} KiB of {memory}, {board.name} has "
-                f"{available / 1024:.0f} KiB; use a smaller model or a bigger board"
-            )
 
 
 def _split(section: str, size: int, inputs: dict[tuple[str, bool], int]) -> dict[str, int]:

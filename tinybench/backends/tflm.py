@@ -4,23 +4,23 @@ kernels or with CMSIS-NN kernels.
 For a model, tinybench generates tb_tflm_model.h: an op resolver that adds only the builtin
 ops the model uses, and the tensor arena size; and tb_tflm_model.cc: the flatbuffer as a
 const array (Flash). The glue in firmware/backends/tflm implements tb_backend.h on them.
-The arena is sized by measurement: a probe firmware with a generous arena runs once in the
-simulator and finds the smallest arena AllocateTensors() succeeds with (TFLM's
-arena_used_bytes() alone is too small: it misses the temporary allocations made while the
-ops are prepared); the final arena is that plus ARENA_MARGIN, rounded up to 16 bytes.
+The arena is sized by measurement: a probe firmware with a generous arena runs once (the
+pipeline passes in the `probe` that builds and simulates it) and finds the smallest arena
+AllocateTensors() succeeds with (TFLM's arena_used_bytes() alone is too small: it misses
+the temporary allocations made while the ops are prepared); the final arena is that plus
+ARENA_MARGIN, rounded up to 16 bytes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinybench import deps
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tflm_lib import (
     COMPONENTS,
     Kernels,
@@ -30,19 +30,14 @@ from tinybench.backends.tflm_lib import (
     op_table,
 )
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, write_sealed
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, shipped, write_sealed
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
 
 ARENA_MARGIN = 1024  # bytes added to the measured arena use
 PROBE_RESERVE = 48 * 1024  # RAM the probe leaves for stack, harness and data
-GLUE = repo_root() / "firmware" / "backends" / "tflm" / "tflm_backend.cc"
-
-PROBE_BUDGET = 4_000_000_000  # instructions the probe may run (one inference and set-up)
-
-# Runs probe firmware (sources, board, input bytes); returns the arena it needs in bytes.
-ArenaProbe = Callable[[FirmwareSources, "Board", int], int]
+GLUE = shipped("firmware") / "backends" / "tflm" / "tflm_backend.cc"
 
 
 @dataclass(frozen=True)
@@ -59,12 +54,11 @@ class TflmBackend:
         return deps.missing(*COMPONENTS)
 
     def generate(self, model: Path, board: Board, workdir: Path,
-                 probe: ArenaProbe | None = None) -> FirmwareSources:
-        """Sources for `model` on `board`; `probe` measures the arena (default: simulate)."""
+                 probe: ArenaProbe) -> FirmwareSources:
+        """Sources for `model` on `board`, with the arena `probe` measured plus a margin."""
         ops = model_ops(model, f"the {self.name} backend")
         lib = library(board, self.kernels, ops)
-        required = _arena_required(self, model, board, lib, ops, workdir,
-                                   probe or _simulated_probe)
+        required = _arena_required(self, model, board, lib, ops, workdir, probe)
         return self._sources(model, lib, ops, final_arena(required), workdir, required)
 
     def _sources(self, model: Path, lib: TflmLibrary, ops: tuple[str, ...], arena: int,
@@ -178,18 +172,3 @@ def _arena_required(backend: TflmBackend, model: Path, board: Board, lib: TflmLi
     write_sealed(cached, json.dumps({"arena_required_bytes": required}) + "\n")
     return required
 
-
-def _simulated_probe(sources: FirmwareSources, board: Board, input_size: int) -> int:
-    """Build the probe firmware, run one inference on a zero input in the built-in
-    simulator and return the arena size the glue found to be enough."""
-    from tinybench.firmware import build_firmware
-    from tinybench.protocol import parse_session, session_script
-    from tinybench.simulators.iss import IssSimulator
-
-    elf = build_firmware(sources, board).elf
-    run = IssSimulator().run(elf, board, session_script(bytes(input_size)), PROBE_BUDGET)
-    session = parse_session(run.uart_output)
-    if session.errors or session.arena_bytes is None:
-        said = "; ".join(session.errors) or run.uart_output.decode(errors="replace")[-300:]
-        raise BuildError(f"{sources.backend}: the arena probe failed on {board.name}: {said}")
-    return session.arena_bytes

@@ -2,8 +2,9 @@
 
 tinybench lists the library sources itself, the way TFLM's Makefile does for its
 `cortex_m_generic` target (interpreter core -Os, kernels and CMSIS-NN -O2, with
-`kernels/cmsis_nn/*.cc` replacing their reference namesakes), and compiles them with
-arm-none-eabi-g++ directly: no downloads, no pigweed, no Makefile. The kernel list is
+`kernels/cmsis_nn/*.cc` replacing their reference namesakes), and compiles them with the
+toolchain the firmware build uses (tinybench.toolchain) directly: no downloads, no pigweed,
+no Makefile. The kernel list is
 read from TFLM's own tensorflow/lite/micro/tools/make/sources.inc. TFLM's signal ops
 (signal/, kissfft) are left out: no MLPerf Tiny model uses them.
 
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 from tinybench import _cmd, deps
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal
+from tinybench.toolchain import Toolchain, find_toolchain
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
@@ -40,7 +42,6 @@ KERNEL_SETS: tuple[Kernels, ...] = ("reference", "cmsis-nn")
 COMPONENTS = ("tflm", "flatbuffers", "gemmlowp", "ruy", "cmsis", "cortex-dfp", "cmsis-nn")
 BUILD_VERSION = "2"  # bump when the source lists or flags below change meaning
 CORE_OPT, KERNEL_OPT = "-Os", "-O2"  # TFLM's CORE_/KERNEL_OPTIMIZATION_LEVEL
-CXX, CC, AR = "arm-none-eabi-g++", "arm-none-eabi-gcc", "arm-none-eabi-ar"
 # Test helpers TFLM puts in its library; an application never links them.
 TEST_SUPPORT = ("test_helpers.cc", "test_helper_custom_ops.cc", "fake_micro_context.cc",
                 "mock_micro_graph.cc", "kernel_runner.cc")
@@ -93,18 +94,19 @@ def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int = 2) -
         raise ConfigError(f"TFLM {deps.get('tflm').commit[:12]} has no kernel for "
                           f"{', '.join(unknown)}; such models cannot run on the tflm backends")
     cpu = _cpu(board)
+    toolchain = find_toolchain()
     defines = _defines(cpu, kernels)
     includes = _include_dirs(roots, cpu)
     flags = (*board.cflags, *_COMMON_FLAGS, *(f"-D{d}" for d in defines),
              *(f"-I{p}" for p in includes))
     pins = [deps.get(name).commit for name in COMPONENTS]
     key = content_hash(BUILD_VERSION, json.dumps(flags), json.dumps(pins), json.dumps(wanted),
-                       _compiler_version())
+                       _compiler_version(toolchain))
     out = cache_dir("tflm", f"{cpu.lower()}-{kernels}-{key}")
     lib = out / "libtflm.a"
     if not intact(lib):
         units = _units(roots, kernels, {table[op].registration for op in wanted})
-        _build(units, flags, out, lib, jobs)
+        _build(units, flags, toolchain, out, lib, jobs)
     cxxflags = (*CXX_ONLY, *(f"-D{d}" for d in defines),
                 *(flag for p in includes for flag in ("-isystem", str(p))))
     return TflmLibrary(lib, kernels, cxxflags, deps.get("tflm").commit)
@@ -218,12 +220,24 @@ def _specialize(files: Iterable[Path], folder: Path) -> list[Path]:
 
 
 @cache
-def _compiler_version() -> str:
-    return _cmd.run([CXX, "--version"]).splitlines()[0]
+def _compiler_version(toolchain: Toolchain) -> str:
+    return _cmd.run([toolchain.gxx, "--version"]).splitlines()[0]
 
 
-def _build(units: list[_Unit], flags: tuple[str, ...], out: Path, lib: Path, jobs: int) -> None:
-    """Compile `units` (reusing cached objects) and archive them into `lib`."""
+def _compile_command(unit: _Unit, flags: tuple[str, ...], toolchain: Toolchain) -> list[str | Path]:
+    """The command that compiles `unit` (add -o, or -E to preprocess), at low priority."""
+    is_c = unit.source.suffix == ".c"
+    return ["nice", "-n", "10", toolchain.gcc if is_c else toolchain.gxx, *flags, unit.opt,
+            *(C_ONLY if is_c else CXX_ONLY), "-c", unit.source]
+
+
+def _archive_command(toolchain: Toolchain, lib: Path, objects: list[Path]) -> list[str | Path]:
+    return [toolchain.ar, "rcsD", lib, *objects]
+
+
+def _build(units: list[_Unit], flags: tuple[str, ...], toolchain: Toolchain, out: Path,
+           lib: Path, jobs: int) -> None:
+    """Compile `units` with `toolchain` (reusing cached objects) and archive them into `lib`."""
     objects_dir = cache_dir("tflm", "objects")
     codegen = [f for f in flags if not f.startswith(("-D", "-I"))]
     log = out / "build.log"
@@ -231,11 +245,10 @@ def _build(units: list[_Unit], flags: tuple[str, ...], out: Path, lib: Path, job
 
     def compile_one(unit: _Unit) -> tuple[Path, bool]:
         """The unit's object, and whether it had to be compiled."""
-        is_c = unit.source.suffix == ".c"
-        argv = ["nice", "-n", "10", CC if is_c else CXX, *flags, unit.opt,
-                *(C_ONLY if is_c else CXX_ONLY), "-c", unit.source]
+        argv = _compile_command(unit, flags, toolchain)
         preprocessed = _cmd.run([*argv, "-E", "-o", "-"])
-        key = content_hash(preprocessed, json.dumps(codegen), unit.opt, _compiler_version())
+        key = content_hash(preprocessed, json.dumps(codegen), unit.opt,
+                           _compiler_version(toolchain))
         obj = objects_dir / f"{key}-{unit.part}-{unit.source.stem}.o"
         if obj.is_file():
             return obj, False
@@ -249,7 +262,7 @@ def _build(units: list[_Unit], flags: tuple[str, ...], out: Path, lib: Path, job
     objects = [obj for obj, _ in results]
     tmp_lib = lib.with_suffix(".a.tmp")
     tmp_lib.unlink(missing_ok=True)
-    _cmd.run([AR, "rcsD", tmp_lib, *objects], log=log)
+    _cmd.run(_archive_command(toolchain, tmp_lib, objects), log=log)
     tmp_lib.replace(lib)
     seal(lib)
     facts = {"sources": len(units), "compiled": sum(fresh for _, fresh in results),

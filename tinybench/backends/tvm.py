@@ -15,10 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import cache_dir, content_hash, intact, repo_root, write_sealed
+from tinybench.paths import cache_dir, content_hash, intact, shipped, write_sealed
 
 if TYPE_CHECKING:
     import tvm
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 KERNELS = "tvm_kernels.c"
 GLUE = "tvm_model.c"
 FACTS = "tvm_facts.json"
-_OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_glue.py")
+_OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_int8_kernels.py", "tvm_glue.py")
 # TVM's C loops have fixed trip counts: unrolled, the innermost MAC loop sheds its compare
 # and branch; unswitched, the padding test of a convolution leaves its channel loop
 KERNEL_CFLAGS = ("-funroll-loops", "-funswitch-loops")
@@ -45,7 +45,7 @@ def tvm_include_dirs() -> tuple[Path, ...]:
 
 
 def runtime_dir() -> Path:
-    return repo_root() / "firmware" / "backends" / "tvm"
+    return shipped("firmware") / "backends" / "tvm"
 
 
 class TvmBackend:
@@ -64,7 +64,9 @@ class TvmBackend:
             return f"TVM backend unavailable ({error}): install tinybench[tvm]"
         return None
 
-    def generate(self, model: Path, board: Board, workdir: Path) -> FirmwareSources:
+    def generate(self, model: Path, board: Board, workdir: Path,
+                 probe: ArenaProbe | None = None) -> FirmwareSources:
+        """TVM plans the arena when it compiles the model, so it needs no `probe`."""
         from tinybench.models.inspect import builtin_ops
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
@@ -152,7 +154,7 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
     """
     from tvm import s_tir
 
-    from tinybench.backends.tvm_int8 import MATERIALIZE
+    from tinybench.backends.tvm_int8_kernels import MATERIALIZE
 
     sch = s_tir.Schedule(func)
     root = sch.get_sblock("root")
@@ -162,7 +164,7 @@ def _schedule(func: tvm.tirx.PrimFunc) -> tvm.tirx.PrimFunc:
             primitive(*args)
 
     def inlinable() -> list:
-        """The stages, less those a kernel asks to keep (tvm_int8.MATERIALIZE)."""
+        """The stages, less those a kernel asks to keep (tvm_int8_kernels.MATERIALIZE)."""
         return [b for b in sch.get_child_blocks(root) if MATERIALIZE not in sch.get(b).annotations]
 
     for block in inlinable():

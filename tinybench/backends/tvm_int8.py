@@ -12,6 +12,7 @@ TFLite's fixed-point multiply of the int32 accumulator, so conv and dense layers
 accumulate in int32 and give the reference kernels' int8 results bit for bit. Average pools
 of int8 values are rounded to nearest like TFLite's; int8 adds and softmaxes become TFLite's
 integer kernels (the softmax is LiteRT's gemmlowp reference, without any float at run time).
+Those kernels, as TVM tensor expressions, are in tvm_int8_kernels.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ import tvm
 from tvm import relax
 from tvm.relax import op as R
 
+from tinybench.backends.tvm_int8_kernels import (
+    fixed_point_multiply,
+    global_average,
+    int8_add,
+    int8_softmax,
+    padded_conv,
+    quantize_multiplier,
+)
+
 _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
-# the annotation of a TE stage that the scheduler keeps apart instead of inlining it
-MATERIALIZE = "tinybench.materialize"
 
 
 def integer_kernels(mod: tvm.IRModule) -> tvm.IRModule:
@@ -161,7 +169,7 @@ class _Rewriter(relax.PyExprMutator):
             return R.multiply(out, relax.const(sw))
         x, sx, zx = activation
         acc = self.builder_.call_te(
-            _padded_conv, x, relax.const(w), zx, [int(p) for p in attrs.padding],
+            padded_conv, x, relax.const(w), zx, [int(p) for p in attrs.padding],
             [int(s) for s in attrs.strides], [int(d) for d in attrs.dilation],
             int(attrs.groups), attrs.kernel_layout, primfunc_name_hint="conv2d",
         )
@@ -219,7 +227,7 @@ class _Rewriter(relax.PyExprMutator):
                 zero = int(out_zero.reshape(()))
                 low = max(zero, -128) if relu else -128
                 return self.builder_.call_te(
-                    _int8_add, a, b, (sa, za), (sb, zb), (float(out_scale.reshape(())), zero),
+                    int8_add, a, b, (sa, za), (sb, zb), (float(out_scale.reshape(())), zero),
                     low, primfunc_name_hint="add",
                 )
             for value, other in (producer.args, tuple(reversed(producer.args))):
@@ -232,11 +240,11 @@ class _Rewriter(relax.PyExprMutator):
             return None
         offset = found.offset if bias is None else found.offset + bias
         acc = self.builder_.emit(_offset(found.acc, offset))
-        q, shift = _multiplier(found.scale / np.float64(out_scale.reshape(())))
+        q, shift = quantize_multiplier(found.scale / np.float64(out_scale.reshape(())))
         multiplier = q << np.maximum(shift, 0)
         narrow = np.int32 if np.all(multiplier < 2**31) else np.int64
         return self.builder_.call_te(
-            _fixed_point_multiply, acc, relax.const(multiplier.astype(narrow)),
+            fixed_point_multiply, acc, relax.const(multiplier.astype(narrow)),
             relax.const(np.maximum(-shift, 0).astype(np.int32)), int(out_zero.reshape(())),
             found.single_rounding, primfunc_name_hint="requantize",
         )
@@ -248,7 +256,7 @@ class _Rewriter(relax.PyExprMutator):
         if activation is None or not last or (out_scale, out_zero) != (1 / 256, -128):
             return None
         x, sx, _ = activation
-        return self.builder_.call_te(_int8_softmax, x, sx, primfunc_name_hint="softmax")
+        return self.builder_.call_te(int8_softmax, x, sx, primfunc_name_hint="softmax")
 
     def _bias(self, expr: relax.Expr) -> np.ndarray | None:
         """The int32 values of a dequantized int32 constant with zero point 0 (a bias)."""
@@ -285,7 +293,7 @@ class _Rewriter(relax.PyExprMutator):
         _, height, width, _ = (int(d) for d in x.ty.shape)
         whole = [int(p) for p in a.pool_size] == [height, width] and a.layout == "NHWC"
         if whole and not any(int(p) for p in a.padding):
-            return self.builder_.call_te(_global_average, x, primfunc_name_hint="global_average")
+            return self.builder_.call_te(global_average, x, primfunc_name_hint="global_average")
         pooled = R.nn.avg_pool2d(
             R.astype(x, "float32"), a.pool_size, a.strides, a.padding, a.dilation,
             a.ceil_mode, a.count_include_pad, a.layout, a.out_layout,
@@ -302,262 +310,7 @@ def _offset(acc: relax.Expr, offset: np.ndarray) -> relax.Expr:
     return R.add(acc, relax.const(offset.astype(np.int32))) if np.any(offset != 0) else acc
 
 
-def _padded_conv(x: tvm.te.Tensor, w: tvm.te.Tensor, zero: int, padding: list[int],
-                 strides: list[int], dilation: list[int], groups: int,
-                 kernel_layout: str) -> tvm.te.Tensor:
-    """An int32 NHWC convolution of int8 `x` padded with its zero point, in one kernel.
-
-    As one PrimFunc the pad is inlined into the convolution's reads (no padded copy of the
-    input in RAM) and the requantization still fuses behind it.
-    """
-    from tvm import topi
-
-    top, left, bottom, right = padding
-    if any(padding):
-        x = topi.nn.pad(x, [0, top, left, 0], [0, bottom, right, 0], pad_value=zero)
-    return topi.nn.conv(x, w, strides, 0, dilation, groups, "NHWC", kernel_layout, "int32")
-
-
-def _global_average(x: tvm.te.Tensor) -> tvm.te.Tensor:
-    """TFLite's int8 average over all of H and W: an int32 sum, rounded half away from zero."""
-    from tvm import te, tirx
-
-    batch, height, width, channels = x.shape
-    rows, cols = te.reduce_axis((0, height)), te.reduce_axis((0, width))
-    total = te.compute(
-        (batch, 1, 1, channels),
-        lambda b, i, j, c: te.sum(x[b, rows, cols, c].astype("int32"), axis=[rows, cols]),
-        name="total",
-    )
-    count = (height * width).astype("int32")
-    half = count // 2
-    return te.compute(
-        total.shape,
-        lambda *i: tirx.Select(total(*i) > 0, (total(*i) + half) // count,
-                               -((half - total(*i)) // count)),
-        name="average",
-    )
-
-
 def _per_channel_ok(weight: tuple[np.ndarray, np.ndarray, int], out_axis: int) -> bool:
     """A scale is usable when it is per tensor or follows the output-channel axis."""
     w, scale, axis = weight
     return scale.size == 1 or (axis == out_axis and scale.size == w.shape[out_axis])
-
-
-def _multiplier(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TFLite's QuantizeMultiplier: scale = q · 2^(shift - 31) with q a Q31 integer."""
-    mantissa, shift = np.frexp(scale.astype(np.float64))
-    q = np.floor(mantissa * (1 << 31) + 0.5).astype(np.int64)
-    overflow = q == (1 << 31)
-    q[overflow] //= 2
-    shift[overflow] += 1
-    tiny = shift < -31
-    q[tiny], shift[tiny] = 0, 0
-    huge = shift > 30
-    q[huge], shift[huge] = (1 << 31) - 1, 30
-    return q, shift.astype(np.int64)
-
-
-def _rescale(x: tvm.tirx.PrimExpr, q: tvm.tirx.PrimExpr, right: tvm.tirx.PrimExpr,
-             single: bool) -> tvm.tirx.PrimExpr:
-    """x · q · 2^-(31 + right) in int64, rounded as TFLite's MultiplyByQuantizedMultiplier.
-
-    Single rounding: (x·q + 2^(30 + right)) >> (31 + right). Double rounding (gemmlowp's): a
-    rounding doubling high multiply, then a rounding right shift with ties away from zero.
-    """
-    from tvm import tirx
-
-    if single:
-        one = tirx.const(1, "int64")
-        return (x * q + (one << (right + 30))) >> (right + 31)
-    return _rounding_shift(_high_mul(x, q), right)
-
-
-def _high_mul(a: tvm.tirx.PrimExpr, b: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-    """gemmlowp's SaturatingRoundingDoublingHighMul of int32 values held in int64:
-    (a·b + 2^30) >> 31, which is what its nudge for negative products comes to. Its one
-    saturating case, -2^31 · -2^31, needs both operands at -1.0, which no caller passes."""
-    return (a * b + (1 << 30)) >> 31
-
-
-def _rounding_shift(x: tvm.tirx.PrimExpr, right: tvm.tirx.PrimExpr | int) -> tvm.tirx.PrimExpr:
-    """gemmlowp's RoundingDivideByPOT: x / 2^right, rounded to nearest with ties away from 0."""
-    from tvm import tirx
-
-    mask = (tirx.const(1, "int64") << right) - 1
-    threshold = (mask >> 1) + (x < 0).astype("int64")
-    return (x >> right) + ((x & mask) > threshold).astype("int64")
-
-
-def _int8(x: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-    from tvm import tirx
-
-    return tirx.max(tirx.min(x, 127), -128).astype("int8")
-
-
-def _fixed_point_multiply(
-    acc: tvm.te.Tensor, multiplier: tvm.te.Tensor, right: tvm.te.Tensor, zero: int, single: bool
-) -> tvm.te.Tensor:
-    """int8(acc · multiplier · 2^-(31 + right) + zero), per output channel (the last axis)
-    unless `multiplier` and `right` hold one value. Written in TE so the per-channel tables
-    stay int32 arrays instead of being folded into int64 ones."""
-    from tvm import te
-
-    def channel(table: te.Tensor, c: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-        return table[c if int(table.shape[0]) > 1 else 0].astype("int64")
-
-    def value(*index: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-        x = acc(*index).astype("int64")
-        c = index[-1]
-        return _int8(_rescale(x, channel(multiplier, c), channel(right, c), single) + zero)
-
-    return te.compute(acc.shape, value, name="requantize")
-
-
-def _int8_add(a: tvm.te.Tensor, b: tvm.te.Tensor, qa: tuple[float, int],
-              qb: tuple[float, int], out: tuple[float, int], low: int) -> tvm.te.Tensor:
-    """TFLite's int8 ADD: both inputs to a common scale at 2^20 resolution, sum, rescale,
-    clamp to [low, 127] (low is the output zero point after a fused ReLU)."""
-    from tvm import te, tirx
-
-    widest = 2 * max(qa[0], qb[0])
-    terms = [(t, z, *_multiplier(np.array([s / widest]))) for t, (s, z) in ((a, qa), (b, qb))]
-    q_out, shift_out = _multiplier(np.array([widest / ((1 << 20) * out[0])]))
-
-    def scaled(q: np.ndarray, shift: np.ndarray, x: tirx.PrimExpr) -> tirx.PrimExpr:
-        q = tirx.const(int(q[0]) << max(int(shift[0]), 0), "int64")
-        return _rescale(x, q, tirx.const(max(-int(shift[0]), 0), "int64"), single=False)
-
-    def value(*index: tirx.PrimExpr) -> tirx.PrimExpr:
-        total = sum(
-            scaled(q, shift, (t(*index).astype("int64") - zero) << 20)
-            for t, zero, q, shift in terms
-        )
-        return _int8(tirx.max(scaled(q_out, shift_out, total) + out[1], low))
-
-    return te.compute(a.shape, value, name="add")
-
-
-def _int8_softmax(x: tvm.te.Tensor, scale: float) -> tvm.te.Tensor:
-    """LiteRT's reference int8 softmax along the last axis, in integers only (beta 1; the
-    output scale is 1/256 and the zero point -128, as TFLite requires).
-
-    gemmlowp fixed point throughout: each input's difference to the maximum of its row is
-    scaled to Q5.26 by a multiplier fixed at compile time, mapped to exp of it in Q0.31 and
-    summed in Q12.19; differences below diff_min, whose exp vanishes, count as zero. One over
-    the sum, normalized to Q0.31 and a power of two, scales every exp to the output.
-    """
-    from tvm import te, tirx
-
-    # PreprocessSoftmaxScaling: scale · 2^26 as a multiplier with a left shift
-    q, shift = _multiplier(np.array([min(scale * (1 << 26), (1 << 31) - 1)]))
-    multiplier = tirx.const(int(q[0]) << int(shift[0]), "int64")
-    diff_min = -((31 << 26) >> int(shift[0]))  # CalculateInputRadius: no overflow in Q5.26
-    *rows, depth = x.shape
-
-    def along_row(reduce, value, name: str) -> te.Tensor:
-        k = te.reduce_axis((0, depth))
-        return te.compute(rows, lambda *r: reduce(value(*r, k), axis=k), name=name)
-
-    top = along_row(te.max, _wide(x), "row_max")
-
-    def diff(*index: tirx.PrimExpr) -> tirx.PrimExpr:
-        return x(*index).astype("int64") - top(*index[:-1])
-
-    scaled = _stage(x.shape, lambda *i: _rescale(diff(*i), multiplier, 0, single=False),
-                    "scaled_diff")
-    exps = _stage(x.shape, lambda *i: tirx.Select(
-        diff(*i) >= diff_min, _exp_on_negative(_wide(scaled)(*i)), tirx.const(0, "int64")
-    ), "exp")
-    total = along_row(te.sum, lambda *i: _rounding_shift(_wide(exps)(*i), 12), "sum_of_exps")
-    # the sum is at least exp(0) = 1.0 and below 2^12: how many bits it has above 1.0
-    bits = _stage(rows, lambda *r: sum(
-        (total(*r) >= (1 << (20 + j))).astype("int64") for j in range(11)
-    ), "bits_over_unit")
-    # GetReciprocal: 1 / sum = 2^-bits / (1 + f), with f in [0, 1) in Q0.31
-    reciprocal = _one_over_one_plus(_stage(
-        rows, lambda *r: (total(*r) << (12 - _wide(bits)(*r))) - (1 << 31), "fraction"
-    ))
-    return te.compute(x.shape, lambda *i: _int8(_rounding_shift(
-        _high_mul(_wide(reciprocal)(*i[:-1]), _wide(exps)(*i)), _wide(bits)(*i[:-1]) + 23
-    ) - 128), name="softmax")
-
-
-def _stage(shape, value, name: str) -> tvm.te.Tensor:
-    """An int32 stage computed once per element, which the scheduler keeps apart instead of
-    inlining it into each of its readers: every expression stays small."""
-    from tvm import te
-
-    return te.compute(shape, lambda *i: value(*i).astype("int32"), name=name,
-                      attrs={MATERIALIZE: 1})
-
-
-def _wide(tensor: tvm.te.Tensor):
-    """The elements of `tensor` as int64 values."""
-    return lambda *i: tensor(*i).astype("int64")
-
-
-def _q(value: float, integer_bits: int) -> int:
-    """The raw int32 of `value` in gemmlowp fixed point with `integer_bits` integer bits."""
-    return round(value * (1 << (31 - integer_bits)))
-
-
-def _saturating_shift_left(x: tvm.tirx.PrimExpr, left: int) -> tvm.tirx.PrimExpr:
-    """gemmlowp's SaturatingRoundingMultiplyByPOT<left> for left > 0, on int32 values."""
-    from tvm import tirx
-
-    limit = (1 << (31 - left)) - 1
-    return tirx.Select(x > limit, tirx.const(2**31 - 1, "int64"),
-                       tirx.Select(x < -limit, tirx.const(-(2**31), "int64"), x << left))
-
-
-def _exp_on_negative(a: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-    """gemmlowp's exp_on_negative_values: exp(a) in Q0.31 for a ≤ 0 in Q5.26.
-
-    a = r - m with r in [-1/4, 0) and m ≥ 0 a multiple of 1/4: exp(r) from a polynomial,
-    times exp(-2^k) for each power of two 2^k (k ≥ -2) that m holds.
-    """
-    from tvm import tirx
-
-    quarter = 1 << 24
-    r = (a & (quarter - 1)) - quarter
-    result = _exp_near_zero(r << 5)
-    for k in range(-2, 5):
-        # a multiply by 2^31 leaves a Q0.31 value as it is
-        factor = tirx.Select(((r - a) >> (26 + k)) & 1 == 1,
-                             tirx.const(_q(np.exp(-(2.0**k)), 0), "int64"),
-                             tirx.const(1 << 31, "int64"))
-        result = _high_mul(result, factor)
-    return tirx.Select(a == 0, tirx.const(2**31 - 1, "int64"), result)
-
-
-def _exp_near_zero(a: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-    """exp(a) in Q0.31 for a in [-1/4, 0) in Q0.31: gemmlowp's Taylor series about -1/8."""
-    constant = _q(np.exp(-1 / 8), 0)
-    x = a + (1 << 28)
-    x2 = _high_mul(x, x)
-    x3 = _high_mul(x2, x)
-    x4_over_4 = _rounding_shift(_high_mul(x2, x2), 2)
-    rest = _rounding_shift(_high_mul(x4_over_4 + x3, _q(1 / 3, 0)) + x2, 1)
-    return constant + _high_mul(constant, x + rest)
-
-
-def _one_over_one_plus(a: tvm.te.Tensor) -> tvm.te.Tensor:
-    """1 / (1 + a) in Q0.31 for a in [0, 1) in Q0.31: gemmlowp's Newton-Raphson division,
-    one stage per step."""
-    one = 1 << 29  # in Q2.29
-    half = _stage(a.shape, lambda *i: (_wide(a)(*i) + (1 << 31)) >> 1, "half_denominator")
-    x = _stage(a.shape, lambda *i: _q(48 / 17, 2) + _high_mul(_wide(half)(*i), _q(-32 / 17, 2)),
-               "newton")
-
-    def step(x: tvm.te.Tensor) -> tvm.te.Tensor:
-        def value(*i: tvm.tirx.PrimExpr) -> tvm.tirx.PrimExpr:
-            xi, hi = _wide(x)(*i), _wide(half)(*i)
-            return xi + _saturating_shift_left(_high_mul(xi, one - _high_mul(hi, xi)), 2)
-
-        return _stage(a.shape, value, "newton")
-
-    for _ in range(3):
-        x = step(x)
-    return _stage(a.shape, lambda *i: _saturating_shift_left(_wide(x)(*i), 1), "reciprocal")

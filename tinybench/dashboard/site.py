@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tinybench.dashboard.data import dashboard_data
 from tinybench.errors import ConfigError
-from tinybench.paths import atomic_write, repo_root
+from tinybench.paths import atomic_write
 from tinybench.results import Record
 
 ASSETS = Path(__file__).parent / "assets"
@@ -43,9 +43,9 @@ def github_url(remote: str) -> str | None:
 
 
 def origin_url() -> str | None:
-    """The GitHub address of this checkout's `origin` remote, if it has one on GitHub."""
+    """The GitHub address of the `origin` remote of the checkout worked in, if on GitHub."""
     try:
-        remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=repo_root(),
+        remote = subprocess.run(["git", "remote", "get-url", "origin"],
                                 capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None

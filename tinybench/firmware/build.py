@@ -23,15 +23,16 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from tinybench import _cmd
-from tinybench.backends import FirmwareSources
-from tinybench.boards import Board
+from tinybench.artifacts import Firmware, FirmwareSources
+from tinybench.boards import Board, check_fit
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, repo_root, seal
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal, shipped
 from tinybench.toolchain import Toolchain, find_toolchain
 
-FIRMWARE = repo_root() / "firmware"
+FIRMWARE = shipped("firmware")
 HARNESS_SOURCES = (
     FIRMWARE / "common" / "startup.c",
+    FIRMWARE / "common" / "stack.c",
     FIRMWARE / "harness" / "harness.c",
     FIRMWARE / "harness" / "th_port.c",
 )
@@ -44,19 +45,6 @@ LANGUAGE_FLAGS = {
 LANGUAGE_FLAGS[".cpp"] = LANGUAGE_FLAGS[".cc"]
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 _OVERFLOW = re.compile(r"region `(FLASH|RAM)' overflowed by (\d+) bytes")
-
-
-@dataclass(frozen=True)
-class Firmware:
-    """A linked firmware image and where it came from."""
-
-    elf: Path
-    map: Path  # GNU ld map: which object every input section came from
-    board: Board
-    sources: FirmwareSources
-    key: str  # identifies the exact inputs (commands and file contents) of this image
-    compiled: tuple[Path, ...] = ()  # sources compiled by the call that returned this
-    linked: bool = False  # whether that call had to link
 
 
 @dataclass(frozen=True)
@@ -214,8 +202,6 @@ def _link(
 
 def _raise_if_overflow(log: str, board: Board) -> None:
     """Turn the linker's region overflow report into the fit check's FitError."""
-    from tinybench.analysis.elf import check_fit
-
     overflow = {region: int(n) for region, n in _OVERFLOW.findall(log)}
     if overflow:
         check_fit(board, flash_bytes=board.flash.size + overflow.get("FLASH", 0),

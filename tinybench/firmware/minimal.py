@@ -5,10 +5,10 @@ It needs no model file and no third-party code, so tests and toolchain checks us
 
 from __future__ import annotations
 
-from tinybench.backends import FirmwareSources
-from tinybench.paths import repo_root
+from tinybench.artifacts import FirmwareSources
+from tinybench.paths import shipped
 
-SOURCE_DIR = repo_root() / "firmware" / "backends" / "minimal"
+SOURCE_DIR = shipped("firmware") / "backends" / "minimal"
 INPUT_BYTES = 64
 OUTPUT_BYTES = 10
 

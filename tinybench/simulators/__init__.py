@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from tinybench.artifacts import SimResult
     from tinybench.boards import Board
-
-
-@dataclass(frozen=True)
-class Mark:
-    """The counters at one read of the DWT cycle counter by the firmware."""
-
-    instructions: int
-    cycles: int
-
-
-@dataclass(frozen=True)
-class SimResult:
-    uart_output: bytes
-    instructions: int  # executed in the whole run
-    cycles: int  # the cycle model's estimate for the whole run
-    exit_reason: str  # "idle": waiting for UART input that will not come (faults raise)
-    marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
-    functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
-    blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
 
 
 class Simulator(Protocol):
@@ -45,11 +26,17 @@ class Simulator(Protocol):
         when `max_instructions` run out."""
 
 
-def _registry() -> dict[str, Simulator]:
+SIMULATORS: dict[str, Simulator]  # name → simulator, made on first use (see __getattr__)
+
+
+def __getattr__(name: str) -> dict[str, Simulator]:
+    """SIMULATORS, made when first asked for: importing one simulator (which runs this
+    package first) does not import them all."""
+    if name != "SIMULATORS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from tinybench.simulators.iss import IssSimulator
     from tinybench.simulators.renode import RenodeSimulator
 
-    return {sim.name: sim for sim in (IssSimulator(), RenodeSimulator())}
-
-
-SIMULATORS: dict[str, Simulator] = _registry()
+    registry = {sim.name: sim for sim in (IssSimulator(), RenodeSimulator())}
+    globals()["SIMULATORS"] = registry  # later lookups find it without coming here
+    return registry

@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tinybench.backends import FirmwareSources
+from tinybench.artifacts import FirmwareSources, SimResult
 from tinybench.boards import Board, get_board
 from tinybench.firmware.build import build_firmware
 from tinybench.protocol import parse_session, session_script
-from tinybench.simulators import SimResult
 from tinybench.simulators.cycles import decode
 from tinybench.simulators.devices import Uart
 from tinybench.simulators.iss import IssSimulator

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tinybench import boards
-from tinybench.simulators import Mark
+from tinybench.artifacts import Mark
 
 IDLE_POLLS = 8
 PAGE = 0x1000

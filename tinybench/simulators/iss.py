@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from tinybench.artifacts import SimResult
 from tinybench.boards import Board
-from tinybench.simulators import SimResult, native
 from tinybench.simulators.devices import Uart
 from tinybench.simulators.machine import Machine
+from tinybench.simulators.native import unavailable
 
 
 class IssSimulator:
@@ -26,7 +27,7 @@ class IssSimulator:
         for module in ("unicorn", "capstone"):
             if importlib.util.find_spec(module) is None:
                 return f"the built-in simulator needs {module}: pip install tinybench"
-        return native.unavailable()
+        return unavailable()
 
     def version(self) -> str:
         from importlib.metadata import version

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.artifacts import SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
-from tinybench.simulators import SimResult, native
 from tinybench.simulators.cycles import CycleModel, Tally, disassembler
 from tinybench.simulators.devices import (
     DWT_PAGE,
@@ -41,6 +41,7 @@ from tinybench.simulators.devices import (
     Uart,
     attach_ready_flags,
 )
+from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter
 
 # ARMv7-M address map (ARMv7-M Architecture Reference Manual B3.1): base, size
 PERIPHERALS = (0x40000000, 0x20000000)
@@ -77,7 +78,7 @@ class Machine:
         sp, pc = self._load()
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
-        self.counter = native.BlockCounter.attach(self.uc, budget, self._fault_handlers())
+        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers())
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -244,16 +245,16 @@ class Machine:
         if failure is not None:
             self._raise(self.fault or _describe(failure))
         status = self.counter.state.status
-        if status == native.BUDGET:
+        if status == BUDGET:
             self._raise(
                 f"timeout: the instruction budget of {self.counter.state.budget:,} ran out "
                 "(raise max_instructions, or look for a hang)")
-        if status == native.WATCHED:
+        if status == WATCHED:
             table = self.counter.table
             came_from = table["prev"][table["addr"] == self.counter.state.prev][:1].tolist()
             caller = self.functions.name_at(came_from[0]) if came_from else "reset"
             self._raise(f"HardFault: the firmware entered its fault handler from {caller}")
-        if status != native.RUNNING:
+        if status != RUNNING:
             self._raise(f"block counter stopped with status {status}")
         if self.fault:
             self._raise(self.fault)

@@ -21,9 +21,9 @@ import tty
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.artifacts import SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.simulators import SimResult
 from tinybench.simulators.devices import IDLE_POLLS, Uart
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.machine import Machine

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from tinybench import deps
 from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.paths import repo_root
-from tinybench.simulators import Mark, SimResult
+from tinybench.paths import shipped
 from tinybench.simulators.cycles import CycleModel
 from tinybench.simulators.devices import CCSIDR, CYCCNT, IDLE_POLLS, SCS_PAGE
 
@@ -35,7 +35,7 @@ HOW_TO_GET = (
 )
 PYTHON_MODULES = ("robot", "psutil", "yaml")  # what renode-test imports
 TIMEOUT_S = 1800  # wall-clock limit of one run
-RENODE_DIR = repo_root() / "renode"  # platforms, robot file, monitor command, edge counter
+RENODE_DIR = shipped("renode")  # platforms, robot file, monitor command, edge counter
 
 
 def find_renode_test() -> Path | None:

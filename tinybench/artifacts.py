@@ -1,0 +1,76 @@
+"""What the stages hand each other: a backend's sources, a linked firmware, a simulation.
+
+These types sit below every stage, so a stage imports the ones it receives from here and
+never the stage that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tinybench.boards import Board
+
+
+@dataclass(frozen=True)
+class FirmwareSources:
+    """What a backend adds to the harness firmware."""
+
+    backend: str
+    sources: tuple[Path, ...]
+    include_dirs: tuple[Path, ...] = ()
+    defines: tuple[str, ...] = ()
+    libraries: tuple[Path, ...] = ()  # prebuilt static libraries, linked after the sources
+    cflags: tuple[str, ...] = ()  # for the backend's own sources only
+    # Upstream versions that shape the figures (TVM release, TFLM pin…): they go into a record's
+    # tools, so runs built from other versions are not compared with each other.
+    versions: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # other facts about the build (arena…)
+    # Memory-report component of each source or library member, by fnmatch pattern on the
+    # source path or on "libname.a(member.o)", first match wins; e.g. {"*/model_data.cc":
+    # "model", "libtflm.a(*kernels*)": "kernels"}. Unmatched backend code is "engine".
+    components: dict[str, str] = field(default_factory=dict)
+    stack_size: int = 0x2000  # bytes reserved for the stack (the harness's 8 KiB default)
+    heap_size: int = 0  # bytes for malloc; engines that never allocate need none
+
+
+# Builds and runs trial firmware (sources, board, input size in bytes) and returns the bytes
+# of arena it needed: how a backend that sizes its arena by running it gets that measured.
+ArenaProbe = Callable[[FirmwareSources, "Board", int], int]
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """A linked firmware image and where it came from."""
+
+    elf: Path
+    map: Path  # GNU ld map: which object every input section came from
+    board: Board
+    sources: FirmwareSources
+    key: str  # identifies the exact inputs (commands and file contents) of this image
+    compiled: tuple[Path, ...] = ()  # sources compiled by the call that returned this
+    linked: bool = False  # whether that call had to link
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The counters at one read of the DWT cycle counter by the firmware."""
+
+    instructions: int
+    cycles: int
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """What a simulator observed while running a firmware until it idled."""
+
+    uart_output: bytes
+    instructions: int  # executed in the whole run
+    cycles: int  # the cycle model's estimate for the whole run
+    exit_reason: str  # "idle": waiting for UART input that will not come (faults raise)
+    marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
+    functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
+    blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered

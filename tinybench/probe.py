@@ -1,0 +1,28 @@
+"""The arena probe the pipeline hands to the backends: build their trial firmware and run it.
+
+A backend that sizes its arena by measurement (TFLM) writes probe sources whose firmware finds
+the smallest arena the model runs with and reports it; this builds that firmware, runs one
+inference on a zero input in the built-in simulator and returns the figure.
+"""
+
+from __future__ import annotations
+
+from tinybench.artifacts import FirmwareSources
+from tinybench.boards import Board
+from tinybench.errors import BuildError
+from tinybench.firmware.build import build_firmware
+from tinybench.protocol import completed_session, session_script
+from tinybench.simulators.iss import IssSimulator
+
+PROBE_BUDGET = 4_000_000_000  # instructions the probe may run (one inference and set-up)
+
+
+def arena_probe(sources: FirmwareSources, board: Board, input_size: int) -> int:
+    """The arena in bytes that the probe firmware of `sources` reports needing on `board`."""
+    elf = build_firmware(sources, board).elf
+    run = IssSimulator().run(elf, board, session_script(bytes(input_size)), PROBE_BUDGET)
+    who = f"{sources.backend}'s arena probe on {board.name}"
+    session = completed_session(run.uart_output, who, BuildError)
+    if session.arena_bytes is None:
+        raise BuildError(f"{who} reported no arena")
+    return session.arena_bytes
