@@ -87,8 +87,8 @@ def _owner(target: str, modules: Mapping[str, Path]) -> str | None:
 
 def test_python_imports_see_function_level_imports():
     modules = python_modules()
-    registry = python_imports("tinybench.backends", modules["tinybench.backends"], modules)
-    assert {"tinybench.backends.tflm", "tinybench.backends.tvm"} <= registry
+    pipeline = python_imports("tinybench.pipeline", modules["tinybench.pipeline"], modules)
+    assert {"tinybench.models.export", "tinybench.models.reference"} <= pipeline
 
 
 def test_no_python_import_cycle():

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from tinybench.names import LazyRegistry
+
 if TYPE_CHECKING:
     from tinybench.artifacts import ArenaProbe, FirmwareSources
     from tinybench.boards import Board
@@ -28,17 +30,9 @@ class Backend(Protocol):
         sizes its arena by running the model measures it with `probe`."""
 
 
-BACKENDS: dict[str, Backend]  # name → backend, made on first use (see __getattr__)
-
-
-def __getattr__(name: str) -> dict[str, Backend]:
-    """BACKENDS, made when first asked for: importing one backend (which runs this
-    package first) does not import them all."""
-    if name != "BACKENDS":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from tinybench.backends.tflm import CMSIS_NN, TFLM
-    from tinybench.backends.tvm import TvmBackend
-
-    registry = {backend.name: backend for backend in (TvmBackend(), TFLM, CMSIS_NN)}
-    globals()["BACKENDS"] = registry  # later lookups find it without coming here
-    return registry
+# name → backend; each module is imported when its backend is first used
+BACKENDS: LazyRegistry[Backend] = LazyRegistry({
+    "tvm": "tinybench.backends.tvm:TVM",
+    "tflm": "tinybench.backends.tflm:TFLM",
+    "cmsis-nn": "tinybench.backends.tflm:CMSIS_NN",
+})

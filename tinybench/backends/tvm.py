@@ -101,6 +101,10 @@ class TvmBackend:
         )
 
 
+
+TVM = TvmBackend()
+
+
 def lower(model: Path, mcpu: str) -> tuple[Plan, str]:
     """The memory plan and the kernels' C source for `model` on a core named `mcpu`."""
     import tflite

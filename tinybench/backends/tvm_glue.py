@@ -14,8 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-
-import numpy as np
+from math import prod
 
 ALIGN = 16
 _DLTENSOR = "kTVMFFIDLTensorPtr"
@@ -56,7 +55,7 @@ def align(n: int) -> int:
 
 
 def nbytes(tensor: Tensor) -> int:
-    return int(np.prod(tensor.shape, dtype=np.int64)) * np.dtype(tensor.dtype).itemsize
+    return prod(tensor.shape) * _dtype(tensor.dtype).itemsize
 
 
 def pack(sizes: Sequence[int], lives: Sequence[tuple[int, int]]) -> tuple[list[int], int]:
@@ -92,9 +91,17 @@ def workspace_bytes(kernels_c: str) -> int:
 
 
 def _dl_dtype(dtype: str) -> str:
-    dt = np.dtype(dtype)
+    dt = _dtype(dtype)
     code = _DL_CODES["float" if dt.kind == "f" else "uint" if dt.kind == "u" else "int"]
     return f"{{{code}, {dt.itemsize * 8}, 1}}"
+
+
+def _dtype(name: str):
+    """NumPy's description of a dtype; NumPy is imported only when a model is compiled, so
+    that listing the backends (the CLI's and the pytest plugin's help) stays cheap."""
+    import numpy as np
+
+    return np.dtype(name)
 
 
 def _bytes_literal(data: bytes) -> str:

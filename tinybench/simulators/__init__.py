@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from tinybench.names import LazyRegistry
+
 if TYPE_CHECKING:
     from tinybench.artifacts import SimResult
     from tinybench.boards import Board
@@ -26,17 +28,8 @@ class Simulator(Protocol):
         when `max_instructions` run out."""
 
 
-SIMULATORS: dict[str, Simulator]  # name → simulator, made on first use (see __getattr__)
-
-
-def __getattr__(name: str) -> dict[str, Simulator]:
-    """SIMULATORS, made when first asked for: importing one simulator (which runs this
-    package first) does not import them all."""
-    if name != "SIMULATORS":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from tinybench.simulators.iss import IssSimulator
-    from tinybench.simulators.renode import RenodeSimulator
-
-    registry = {sim.name: sim for sim in (IssSimulator(), RenodeSimulator())}
-    globals()["SIMULATORS"] = registry  # later lookups find it without coming here
-    return registry
+# name → simulator; each module is imported when its simulator is first used
+SIMULATORS: LazyRegistry[Simulator] = LazyRegistry({
+    "iss": "tinybench.simulators.iss:ISS",
+    "renode": "tinybench.simulators.renode:RENODE",
+})

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from tinybench.artifacts import SimResult
 from tinybench.boards import Board
-from tinybench.simulators.devices import Uart
-from tinybench.simulators.machine import Machine
 from tinybench.simulators.native import unavailable
 
 
@@ -36,4 +34,10 @@ class IssSimulator:
 
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         """Run `elf` until it idles waiting for input; faults and timeouts raise."""
+        from tinybench.simulators.devices import Uart
+        from tinybench.simulators.machine import Machine  # Unicorn and NumPy: only to run
+
         return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions).run()
+
+
+ISS = IssSimulator()

@@ -188,6 +188,10 @@ class RenodeSimulator:
         return _result(trace, board, image)
 
 
+
+RENODE = RenodeSimulator()
+
+
 def _run_renode(renode_test: Path, tmp: Path, elf: Path, board: Board, image: _Image,
                 uart_input: bytes, budget: int) -> Trace:
     paths = {"input": tmp / "uart.in", "result": tmp / "result.txt"}
