@@ -17,7 +17,7 @@ from tinybench.results import load_records
 
 pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
 
-PROMPT_S = 3.0  # a second here, with slack for a loaded CI machine
+PROMPT_S = 5.0  # 0.2–1.2 s measured on an idle machine; slack for a loaded one (4.7 s at load 14)
 BOARD = "nrf52840"
 
 
