@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,11 +27,24 @@ from tinybench.errors import ConfigError, SimulationError, ToolNotFoundError
 from tinybench.models.inspect import ModelInfo, inspect_model
 from tinybench.models.reference import host_outputs
 from tinybench.paths import cache_dir, content_hash
-from tinybench.pipeline import INSTRUCTION_BUDGET, Prepared, Stages, check_names, missing, prepare
+from tinybench.pipeline import (
+    INSTRUCTION_BUDGET,
+    Prepared,
+    Stage,
+    StageFailed,
+    Stages,
+    check_names,
+    missing,
+    prepare,
+    stage_errors,
+)
 from tinybench.protocol import all_outputs, many_inputs_script, parse_session
 from tinybench.provenance import make_record
 from tinybench.results import Accuracy, Memory, OutputCheck, Record
 from tinybench.spec import RunSpec
+
+if TYPE_CHECKING:
+    from tinybench.simulators import Simulator
 
 AUC_TASKS = frozenset({"ad01"})  # scored by ROC AUC of the anomaly score; the others by top-1
 CHUNK = 100  # samples per simulated session: the unit of progress and of resuming
@@ -58,12 +72,27 @@ def _quiet(done: int, total: int, seconds_left: float | None) -> None:
     """The default progress report: none."""
 
 
+# Runs a list of inputs on the device, in one session: (outputs, cycles, instructions per
+# input, arena, stack). The simulators' is `simulated`; the board runner brings its own.
+ChunkRunner = Callable[[Prepared, list[bytes]], "ChunkResult"]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    outputs: list[tuple[int, ...]]  # one per input, in order
+    cycles: list[int]
+    instructions: list[int]  # empty where the device cannot count them (a real board)
+    arena_bytes: int | None
+    stack_bytes: int | None
+
+
 def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
                  progress: Progress = _quiet, reference: HostReference = host_outputs,
                  chunk: int = CHUNK) -> Record:
-    """The task's metric over the data set in `data`, on the device and on the host.
+    """The task's metric over the data set in `data`, in the spec's simulator and on the host.
 
-    Samples finished by an earlier, interrupted run of the same firmware and data are reused.
+    A failing stage gives a failed record; samples finished by an earlier, interrupted run of
+    the same firmware and data are reused.
     """
     stages = stages or Stages()
     board = check_names(spec, stages)
@@ -71,14 +100,46 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
     if reason:
         raise ToolNotFoundError(reason)
     dataset = read_dataset(data)
-    prepared = prepare(spec, stages)
-    model = stages.model(spec.task)
+    simulator = stages.simulators[spec.simulator]
+    try:
+        prepared = prepare(spec, stages)
+        tools = {**prepared.tools, "simulator": simulator.version()}
+        with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
+            return evaluate(prepared, stages.model(spec.task), dataset, tools,
+                            lambda target, inputs: simulated(simulator, target, inputs),
+                            stages, progress, reference, chunk)
+    except StageFailed as failed:
+        return make_record(spec, board, failed.model_hash, failed.tools, status="failed",
+                           stage=failed.stage, reason=str(failed))
+
+
+def simulated(simulator: Simulator, prepared: Prepared, inputs: list[bytes]) -> ChunkResult:
+    """Infer once on each input in one simulated session."""
+    result = simulator.run(prepared.firmware.elf, prepared.firmware.board,
+                           many_inputs_script(inputs), INSTRUCTION_BUDGET * len(inputs))
+    session = parse_session(result.uart_output)
+    outputs = all_outputs(result.uart_output)
+    if session.errors or len(outputs) != len(inputs) or len(result.marks) != 2 * len(inputs):
+        problem = "; ".join(session.errors) or (
+            f"{len(outputs)} results and {len(result.marks)} cycle-counter reads for "
+            f"{len(inputs)} inferences")
+        raise SimulationError(f"the firmware did not complete every inference: {problem}")
+    starts, ends = result.marks[0::2], result.marks[1::2]
+    return ChunkResult(outputs, [e.cycles - s.cycles for s, e in zip(starts, ends, strict=True)],
+                       [e.instructions - s.instructions for s, e in zip(starts, ends, strict=True)],
+                       session.arena_bytes, session.stack_bytes)
+
+
+def evaluate(prepared: Prepared, model: Path, dataset: DataSet, tools: dict[str, str],
+             run_chunk: ChunkRunner, stages: Stages, progress: Progress = _quiet,
+             reference: HostReference = host_outputs, chunk: int = CHUNK) -> Record:
+    """Every sample on the device (chunk by chunk, resumable) and on the host: the record."""
+    spec = prepared.spec
     info = inspect_model(model)
     input_bytes = math.prod(info.inputs[0].shape)
     inputs = {s.file: dataset.inputs(s, input_bytes) for s in dataset.samples}
-    simulator = stages.simulators[spec.simulator]
-    tools = {**prepared.tools, "simulator": simulator.version()}
-    device = _device_results(prepared, dataset, inputs, simulator, progress, chunk)
+    device = _device_results(prepared, dataset, inputs, run_chunk, tools["simulator"],
+                             progress, chunk)
     backend = stages.backends[spec.backend]
     host = _host(model, info, dataset, inputs, backend.reference, reference)
     got = {file: [np.array(o, dtype=np.int16) for o in r.outputs] for file, r in device.items()}
@@ -93,10 +154,10 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
                         data_hash=dataset.hash, differing=differing)
     cycles = [c for r in device.values() for c in r.cycles]
     instructions = [n for r in device.values() for n in r.instructions]
-    return make_record(spec, board, prepared.model_hash, tools,
+    return make_record(spec, prepared.firmware.board, prepared.model_hash, tools,
                        options={"data": dataset.hash},
                        cycles=int(statistics.median(cycles)),
-                       instructions=int(statistics.median(instructions)),
+                       instructions=int(statistics.median(instructions)) if instructions else None,
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=_largest(r.arena_bytes for r in device.values()),
                        stack_bytes=_largest(r.stack_bytes for r in device.values()),
@@ -118,47 +179,33 @@ def _host(model: Path, info: ModelInfo, dataset: DataSet, inputs: dict[str, list
 
 
 def _device_results(prepared: Prepared, dataset: DataSet, inputs: dict[str, list[bytes]],
-                    simulator, progress: Progress, chunk: int) -> dict[str, DeviceResult]:
-    """Every sample's device result: from the progress file, then chunk by chunk."""
-    path = _progress_file(prepared, dataset, simulator.name)
+                    run_chunk: ChunkRunner, device: str, progress: Progress,
+                    chunk: int) -> dict[str, DeviceResult]:
+    """Every sample's device result: from the progress file, then chunk by chunk, each
+    chunk's results appended to the file as soon as it finished."""
+    path = _progress_file(prepared, dataset, device)
     done = _load_progress(path)
     left = [s for s in dataset.samples if s.file not in done]
     total, started = len(dataset.samples), time.monotonic()
     progress(total - len(left), total, None if left else 0.0)
     for first in range(0, len(left), chunk):
         part = left[first:first + chunk]
-        results = _simulate_chunk(prepared, part, inputs, simulator)
+        ran = run_chunk(prepared, [x for s in part for x in inputs[s.file]])
+        results, at = [], 0
+        for sample in part:
+            n = len(inputs[sample.file])
+            results.append(DeviceResult(sample.file, tuple(ran.outputs[at:at + n]),
+                                        tuple(ran.cycles[at:at + n]),
+                                        tuple(ran.instructions[at:at + n]),
+                                        ran.arena_bytes, ran.stack_bytes))
+            at += n
         with path.open("a") as file:
-            for result in results:
-                file.write(json.dumps(asdict(result)) + "\n")
+            file.writelines(json.dumps(asdict(result)) + "\n" for result in results)
         done.update((r.file, r) for r in results)
         finished = first + len(part)
         rate = (time.monotonic() - started) / finished
         progress(total - len(left) + finished, total, rate * (len(left) - finished))
     return {s.file: done[s.file] for s in dataset.samples}
-
-
-def _simulate_chunk(prepared: Prepared, samples: list[Sample], inputs: dict[str, list[bytes]],
-                    simulator) -> list[DeviceResult]:
-    tensors = [x for s in samples for x in inputs[s.file]]
-    result = simulator.run(prepared.firmware.elf, prepared.firmware.board,
-                           many_inputs_script(tensors), INSTRUCTION_BUDGET * len(tensors))
-    session = parse_session(result.uart_output)
-    outputs = all_outputs(result.uart_output)
-    if session.errors or len(outputs) != len(tensors) or len(result.marks) != 2 * len(tensors):
-        problem = "; ".join(session.errors) or (
-            f"{len(outputs)} results and {len(result.marks)} cycle-counter reads for "
-            f"{len(tensors)} inferences")
-        raise SimulationError(f"the firmware did not complete every inference: {problem}")
-    marks = iter(zip(result.marks[0::2], result.marks[1::2], outputs, strict=True))
-    found = []
-    for sample in samples:
-        taken = [next(marks) for _ in inputs[sample.file]]
-        found.append(DeviceResult(sample.file, tuple(o for _, _, o in taken),
-                                  tuple(e.cycles - s.cycles for s, e, _ in taken),
-                                  tuple(e.instructions - s.instructions for s, e, _ in taken),
-                                  session.arena_bytes, session.stack_bytes))
-    return found
 
 
 def _progress_file(prepared: Prepared, dataset: DataSet, simulator: str) -> Path:

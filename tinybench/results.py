@@ -27,8 +27,18 @@ from tinybench.spec import Key
 SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
-# `power_mw`, `measured_energy_uj` and `accuracy` were added (they stay None: not recorded).
-MIGRATIONS = {1: lambda raw: raw, 2: lambda raw: raw}
+# `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
+# board data, so older runs get an energy estimate too; the others stay None.
+
+
+def _power_of_board(raw: dict) -> dict:
+    from tinybench.boards import all_boards
+
+    board = all_boards().get(raw.get("board", ""))
+    return {**raw, "power_mw": board.power.mw if board and board.power else None}
+
+
+MIGRATIONS = {1: _power_of_board, 2: _power_of_board}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {

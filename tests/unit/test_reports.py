@@ -139,9 +139,21 @@ def test_threshold_syntax():
     with pytest.raises(ConfigError, match="Did you mean 'flash_bytes'"):
         parse_threshold("flash:+1%")
     assert parse_threshold("cycles:+2 %") == Threshold("cycles", 2.0, percent=True)
-    for bad in ("cycles:-2%", "cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
-        with pytest.raises(ConfigError, match="write the allowed growth"):
+    for bad in ("cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
+        with pytest.raises(ConfigError, match="write how far it may get worse"):
             parse_threshold(bad)
+    with pytest.raises(ConfigError, match="cycles gets worse when it grows; write cycles:[+]2%"):
+        parse_threshold("cycles:-2%")
+    with pytest.raises(ConfigError, match="accuracy gets worse when it drops"):
+        parse_threshold("accuracy:+0.5%")
+
+
+def test_accuracy_fails_on_a_drop_not_on_a_rise():
+    threshold = parse_threshold("accuracy:-0.5%")
+    assert threshold == parse_threshold("accuracy:0.5%") and str(threshold) == "accuracy:-0.5%"
+    assert threshold.verdict(0.90, 0.89) == 1  # 1.1 % lower: worse beyond the limit
+    assert threshold.verdict(0.90, 0.898) == 0  # 0.2 % lower: within it
+    assert threshold.verdict(0.90, 0.92) == -1  # better
 
 
 def test_a_fail_on_replaces_only_the_default_for_its_metric():
