@@ -68,7 +68,7 @@ def metric_of(task: str) -> str:
     return "auc" if task in AUC_TASKS else "top1"
 
 
-def _quiet(done: int, total: int, seconds_left: float | None) -> None:
+def no_progress(done: int, total: int, seconds_left: float | None) -> None:
     """The default progress report: none."""
 
 
@@ -87,12 +87,12 @@ class ChunkResult:
 
 
 def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
-                 progress: Progress = _quiet, reference: HostReference = host_outputs,
-                 chunk: int = CHUNK) -> Record:
+                 progress: Progress = no_progress, reference: HostReference = host_outputs,
+                 chunk: int = CHUNK, kept: Path | None = None) -> Record:
     """The task's metric over the data set in `data`, in the spec's simulator and on the host.
 
     A failing stage gives a failed record; samples finished by an earlier, interrupted run of
-    the same firmware and data are reused.
+    the same firmware and data are reused from the folder `kept` (default: the cache).
     """
     stages = stages or Stages()
     board = check_names(spec, stages)
@@ -107,7 +107,7 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
         with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
             return evaluate(prepared, stages.model(spec.task), dataset, tools,
                             lambda target, inputs: simulated(simulator, target, inputs),
-                            stages, progress, reference, chunk)
+                            stages, progress, reference, chunk, kept)
     except StageFailed as failed:
         return make_record(spec, board, failed.model_hash, failed.tools, status="failed",
                            stage=failed.stage, reason=str(failed))
@@ -131,14 +131,16 @@ def simulated(simulator: Simulator, prepared: Prepared, inputs: list[bytes]) -> 
 
 
 def evaluate(prepared: Prepared, model: Path, dataset: DataSet, tools: dict[str, str],
-             run_chunk: ChunkRunner, stages: Stages, progress: Progress = _quiet,
-             reference: HostReference = host_outputs, chunk: int = CHUNK) -> Record:
+             run_chunk: ChunkRunner, stages: Stages, progress: Progress = no_progress,
+             reference: HostReference = host_outputs, chunk: int = CHUNK,
+             kept: Path | None = None) -> Record:
     """Every sample on the device (chunk by chunk, resumable) and on the host: the record."""
     spec = prepared.spec
     info = inspect_model(model)
     input_bytes = math.prod(info.inputs[0].shape)
     inputs = {s.file: dataset.inputs(s, input_bytes) for s in dataset.samples}
-    device = _device_results(prepared, dataset, inputs, run_chunk, tools["simulator"],
+    path = _progress_file(prepared, dataset, tools["simulator"], kept or cache_dir("accuracy"))
+    device = device_results(dataset, inputs, lambda x: run_chunk(prepared, x), path,
                              progress, chunk)
     backend = stages.backends[spec.backend]
     host = _host(model, info, dataset, inputs, backend.reference, reference)
@@ -178,19 +180,18 @@ def _host(model: Path, info: ModelInfo, dataset: DataSet, inputs: dict[str, list
             for s in dataset.samples}
 
 
-def _device_results(prepared: Prepared, dataset: DataSet, inputs: dict[str, list[bytes]],
-                    run_chunk: ChunkRunner, device: str, progress: Progress,
-                    chunk: int) -> dict[str, DeviceResult]:
-    """Every sample's device result: from the progress file, then chunk by chunk, each
-    chunk's results appended to the file as soon as it finished."""
-    path = _progress_file(prepared, dataset, device)
+def device_results(dataset: DataSet, inputs: dict[str, list[bytes]],
+                    run_chunk: Callable[[list[bytes]], ChunkResult], path: Path,
+                    progress: Progress, chunk: int) -> dict[str, DeviceResult]:
+    """Every sample's device result: from the progress file at `path`, then chunk by chunk,
+    each chunk's results appended to the file as soon as it finished."""
     done = _load_progress(path)
     left = [s for s in dataset.samples if s.file not in done]
     total, started = len(dataset.samples), time.monotonic()
     progress(total - len(left), total, None if left else 0.0)
     for first in range(0, len(left), chunk):
         part = left[first:first + chunk]
-        ran = run_chunk(prepared, [x for s in part for x in inputs[s.file]])
+        ran = run_chunk([x for s in part for x in inputs[s.file]])
         results, at = [], 0
         for sample in part:
             n = len(inputs[sample.file])
@@ -208,10 +209,11 @@ def _device_results(prepared: Prepared, dataset: DataSet, inputs: dict[str, list
     return {s.file: done[s.file] for s in dataset.samples}
 
 
-def _progress_file(prepared: Prepared, dataset: DataSet, simulator: str) -> Path:
-    """Where finished samples of this firmware, data set and simulator are kept."""
-    key = content_hash(prepared.firmware.key, dataset.hash, simulator)
-    return cache_dir("accuracy") / f"{prepared.spec.label.replace('/', '-')}-{key}.jsonl"
+def _progress_file(prepared: Prepared, dataset: DataSet, device: str, folder: Path) -> Path:
+    """Where finished samples of this firmware, data set and device are kept."""
+    key = content_hash(prepared.firmware.key, dataset.hash, device)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{prepared.spec.label.replace('/', '-')}-{key}.jsonl"
 
 
 def _load_progress(path: Path) -> dict[str, DeviceResult]:

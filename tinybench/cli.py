@@ -409,11 +409,20 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--energy-uj", type=float, metavar="UJ",
                    help="energy per inference you measured with a power monitor, in µJ: "
                         "recorded beside the datasheet estimate")
+    a = verbs.add_parser("accuracy", help="the task's metric over a data set on a flashed board "
+                         "and on the host reference")
+    a.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
+    a.add_argument("--data", type=Path, required=True,
+                   help="a data set folder in the MLPerf Tiny runner's format")
+    a.add_argument("--timeout", type=float, default=60.0, help="seconds a command may take")
+    a.add_argument("--results", type=Path, default=Path("results/runs/accuracy.jsonl"),
+                   help="results file the record is appended to")
     s = verbs.add_parser("simulate", help="serve the firmware in the built-in simulator on a "
                          "pseudo-terminal, for board run --port")
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
-    for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
+    for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (a, _cmd_board_accuracy),
+                       (s, _cmd_board_simulate)):
         verb.add_argument("--board", required=True, help=", ".join(all_boards()))
         verb.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) "
                           "or a .tflite file")
@@ -448,6 +457,22 @@ def _cmd_board_run(args: argparse.Namespace) -> int:
         if args.energy_uj <= 0:
             raise ConfigError(f"--energy-uj must be positive, got {args.energy_uj:g}")
         record = dataclasses.replace(record, measured_energy_uj=args.energy_uj)
+    append_records(args.results, [record])
+    print(markdown_report([record]))
+    print(f"\nrecord appended to {args.results}", file=sys.stderr)
+    return 1 if record.broken else 0
+
+
+def _cmd_board_accuracy(args: argparse.Namespace) -> int:
+    from tinybench.board.runner import accuracy_on_board
+    from tinybench.dataset import read_dataset
+    from tinybench.reports.markdown import markdown_report
+    from tinybench.results import append_records
+
+    read_dataset(args.data)  # a bad data set is one line before anything builds
+    target = _board_firmware(args)
+    record = accuracy_on_board(target, args.port, args.data, args.timeout,
+                               _progress_bar(target.spec))
     append_records(args.results, [record])
     print(markdown_report([record]))
     print(f"\nrecord appended to {args.results}", file=sys.stderr)

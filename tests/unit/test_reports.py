@@ -142,7 +142,7 @@ def test_threshold_syntax():
     for bad in ("cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
         with pytest.raises(ConfigError, match="write how far it may get worse"):
             parse_threshold(bad)
-    with pytest.raises(ConfigError, match="cycles gets worse when it grows; write cycles:[+]2%"):
+    with pytest.raises(ConfigError, match=r"cycles gets worse when it grows; write cycles:\+2%"):
         parse_threshold("cycles:-2%")
     with pytest.raises(ConfigError, match="accuracy gets worse when it drops"):
         parse_threshold("accuracy:+0.5%")
