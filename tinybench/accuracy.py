@@ -72,9 +72,9 @@ def no_progress(done: int, total: int, seconds_left: float | None) -> None:
     """The default progress report: none."""
 
 
-# Runs a list of inputs on the device, in one session: (outputs, cycles, instructions per
-# input, arena, stack). The simulators' is `simulated`; the board runner brings its own.
-ChunkRunner = Callable[[Prepared, list[bytes]], "ChunkResult"]
+# Runs a list of inputs on the device, one inference each, and says what came back. The
+# simulators' is `simulated`; the board runner brings its own.
+ChunkRunner = Callable[[list[bytes]], "ChunkResult"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
         tools = {**prepared.tools, "simulator": simulator.version()}
         with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
             return evaluate(prepared, stages.model(spec.task), dataset, tools,
-                            lambda target, inputs: simulated(simulator, target, inputs),
+                            lambda inputs: simulated(simulator, prepared, inputs),
                             stages, progress, reference, chunk, kept)
     except StageFailed as failed:
         return make_record(spec, board, failed.model_hash, failed.tools, status="failed",
@@ -140,8 +140,7 @@ def evaluate(prepared: Prepared, model: Path, dataset: DataSet, tools: dict[str,
     input_bytes = math.prod(info.inputs[0].shape)
     inputs = {s.file: dataset.inputs(s, input_bytes) for s in dataset.samples}
     path = _progress_file(prepared, dataset, tools["simulator"], kept or cache_dir("accuracy"))
-    device = device_results(dataset, inputs, lambda x: run_chunk(prepared, x), path,
-                             progress, chunk)
+    device = device_results(dataset, inputs, run_chunk, path, progress, chunk)
     backend = stages.backends[spec.backend]
     host = _host(model, info, dataset, inputs, backend.reference, reference)
     got = {file: [np.array(o, dtype=np.int16) for o in r.outputs] for file, r in device.items()}
@@ -180,9 +179,8 @@ def _host(model: Path, info: ModelInfo, dataset: DataSet, inputs: dict[str, list
             for s in dataset.samples}
 
 
-def device_results(dataset: DataSet, inputs: dict[str, list[bytes]],
-                    run_chunk: Callable[[list[bytes]], ChunkResult], path: Path,
-                    progress: Progress, chunk: int) -> dict[str, DeviceResult]:
+def device_results(dataset: DataSet, inputs: dict[str, list[bytes]], run_chunk: ChunkRunner,
+                   path: Path, progress: Progress, chunk: int) -> dict[str, DeviceResult]:
     """Every sample's device result: from the progress file at `path`, then chunk by chunk,
     each chunk's results appended to the file as soon as it finished."""
     done = _load_progress(path)

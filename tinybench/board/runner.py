@@ -154,7 +154,7 @@ def accuracy_on_board(target: Prepared, port: str, data: Path, timeout: float = 
         dut.sync()
         _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
 
-        def run_chunk(_: Prepared, inputs: list[bytes]) -> ChunkResult:
+        def run_chunk(inputs: list[bytes]) -> ChunkResult:
             sessions = [run_session(dut, tensor, runs=1, warmups=0) for tensor in inputs]
             return ChunkResult([s.outputs for s in sessions], [s.cycles[0] for s in sessions],
                                [], sessions[-1].arena_bytes, sessions[-1].stack_bytes)
