@@ -27,7 +27,7 @@ from tinybench.reports.thresholds import (
     parse_threshold,
     thresholds_from_options,
 )
-from tinybench.results import OutputCheck, Record, append_records, load_records
+from tinybench.results import Accuracy, OutputCheck, Record, append_records, load_records
 
 DATA = Path(__file__).parent.parent / "data" / "results"
 DEFAULTS = thresholds_from_options(None)
@@ -268,3 +268,26 @@ def test_tinybench_run_fails_when_simulators_disagree(tmp_path, monkeypatch, cap
     assert main(command) == 1
     assert "kws01/tvm/nrf52840/renode disagrees with iss: instructions 1,001 vs 1,000" in (
         capsys.readouterr().err)
+
+
+def _accuracy_run(device: float, **fields) -> Record:
+    accuracy = Accuracy(metric="top1", device=device, host=0.9, samples=200, data_hash="d1",
+                        differing=("a.bin", "b.bin"))
+    return Record(task="kws01", model_hash="m", backend="tflm", board="nrf52840", simulator="iss",
+                  clock_hz=64_000_000, cycles=64_000, power_mw=18.9, accuracy=accuracy,
+                  check=OutputCheck(inputs=200, max_abs_diff=0), **fields)
+
+
+def test_the_report_shows_accuracy_and_energy_estimated_and_measured():
+    text = markdown_report([_accuracy_run(0.85, measured_energy_uj=21.5)])
+    assert "## Accuracy" in text and "| a.bin b.bin" in text
+    assert "0.8500 | 0.9000 |       200 |           2 |" in text
+    assert "energy (µJ, estimate)" in text and "energy (µJ, measured)" in text
+    assert "|                    18.9 |" in text and "21.5" in text  # 18.9 mW for 1 ms
+
+
+def test_the_gate_fails_an_accuracy_drop_beyond_its_limit():
+    thresholds = (parse_threshold("accuracy:-0.5%"),)
+    [dropped] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.89)], thresholds)
+    [kept] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.899)], thresholds)
+    assert (dropped.mark, kept.mark) == ("+", "")
