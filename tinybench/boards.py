@@ -82,6 +82,19 @@ class Flasher:
 
 
 @dataclass(frozen=True)
+class Power:
+    """What the chip draws running code at the firmware's clock and supply, from its datasheet."""
+
+    supply_v: float  # the supply voltage the datasheet figure is given at
+    run_current_ma: float  # typical current running from Flash at the firmware's settings
+    source: str  # document, table and conditions of the figure
+
+    @property
+    def mw(self) -> float:
+        return self.supply_v * self.run_current_ma
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     title: str
@@ -97,6 +110,7 @@ class Board:
     icache: Cache | None = None
     dcache: Cache | None = None
     ready_flags: tuple[ReadyFlags, ...] = ()
+    power: Power | None = None
 
     @property
     def ram_size(self) -> int:
@@ -149,6 +163,7 @@ def _board(name: str, raw: dict, cores: dict, uarts: dict) -> Board:
         icache=lambda t: _build(Cache, t, f"{where}: icache"),
         dcache=lambda t: _build(Cache, t, f"{where}: dcache"),
         ready_flags=many(ReadyFlags, "ready_flags"), flashers=many(Flasher, "flashers", argv=tuple),
+        power=lambda t: _build(Power, t, f"{where}: power"),
     )
 
 

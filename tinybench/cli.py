@@ -7,8 +7,10 @@ code. User errors (TinybenchError) are printed as one line; `--traceback` shows 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands)
+    _add_accuracy(commands)
+    _add_data(commands)
     _add_baseline(commands)
     _add_boards(commands)
     _add_models(commands)
@@ -73,6 +77,121 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if any(record.broken for record in records) or disagreeing or not records else 0
 
 
+def _add_accuracy(commands: argparse._SubParsersAction) -> None:
+    from tinybench.options import add_matrix_options
+
+    p = commands.add_parser("accuracy", help="the task's metric over a labelled data set, on the "
+                            "device (simulated) and on the host reference")
+    add_matrix_options(p.add_argument, backend="tvm")
+    p.add_argument("--data", type=Path, required=True,
+                   help="a data set folder in the MLPerf Tiny runner's format (y_labels.csv and "
+                        "one binary file per sample; tinybench data export makes one)")
+    p.add_argument("--results", type=Path, default=Path("results/runs/accuracy.jsonl"),
+                   help="results file the records are appended to")
+    p.add_argument("--resume", action="store_true",
+                   help="take runs that already succeeded from the results file, run the rest")
+    p.add_argument("--chunk", type=int, default=100,
+                   help="samples per simulated session (default 100): finished chunks are kept "
+                        "when interrupted and skipped when run again")
+    p.set_defaults(func=_cmd_accuracy, inputs=1)
+
+
+def _progress_bar(spec: RunSpec) -> Callable[[int, int, float | None], None]:
+    def show(done: int, total: int, seconds_left: float | None) -> None:
+        filled = 30 * done // max(total, 1)
+        eta = "" if seconds_left is None else f", {seconds_left:.0f} s left"
+        end = "\n" if done == total else ""
+        print(f"\r{spec.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} samples{eta}",
+              end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _cmd_accuracy(args: argparse.Namespace) -> int:
+    from tinybench.accuracy import run_accuracy
+    from tinybench.dataset import read_dataset
+    from tinybench.matrix import run_matrix
+    from tinybench.options import matrix_from_options
+    from tinybench.reports.markdown import markdown_report
+
+    if args.chunk < 1:
+        raise ConfigError(f"--chunk must be at least 1, got {args.chunk}")
+    read_dataset(args.data)  # a bad data set is one line before anything builds
+    specs = matrix_from_options(args)
+    if len({spec.task for spec in specs}) > 1:
+        raise ConfigError("a data set belongs to one task; give it with --task")
+    records, skipped = run_matrix(
+        specs, args.results, _progress, args.resume,
+        runner=lambda spec: run_accuracy(spec, args.data, progress=_progress_bar(spec),
+                                         chunk=args.chunk))
+    if records:
+        print(markdown_report(records))
+    for spec, reason in skipped:
+        print(f"- skipped {spec.label}: {reason}")
+    print(f"\nrecords appended to {args.results}", file=sys.stderr)
+    return 1 if any(record.broken for record in records) or not records else 0
+
+
+def _add_data(commands: argparse._SubParsersAction) -> None:
+    from tinybench.tasks import TASKS
+
+    p = commands.add_parser("data", help="make data sets in the MLPerf Tiny runner's format")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    e = verbs.add_parser("export", help="a data set from a folder of int8 inputs with one "
+                         "subfolder per class (0, 1, …) of .bin or .npy files")
+    e.add_argument("source", type=Path, help="the folder of class subfolders")
+    e.add_argument("--window", metavar="BYTES,STRIDE",
+                   help="cut each file into windows (anomaly detection, as ad01's data set); "
+                        "default for ad01: the input size and 128")
+    g = verbs.add_parser("generate", help="a data set of seeded random inputs labelled by the "
+                         "host reference (for trials and tests; not real data)")
+    g.add_argument("--samples", type=int, default=200, help="how many (default 200)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the inputs (default 0)")
+    for verb, func in ((e, _cmd_data_export), (g, _cmd_data_generate)):
+        verb.add_argument("--task", required=True,
+                          help=f"a task ({', '.join(TASKS)}) or a .tflite file: its model's "
+                               "input decides the sample size")
+        verb.add_argument("-o", "--output", type=Path, required=True,
+                          help="the data set folder to write")
+        verb.set_defaults(func=func)
+
+
+def _cmd_data_export(args: argparse.Namespace) -> int:
+    import math
+
+    from tinybench.accuracy import metric_of
+    from tinybench.dataset import export_folder
+    from tinybench.models.inspect import inspect_model
+    from tinybench.pipeline import model_file
+
+    input_bytes = math.prod(inspect_model(model_file(args.task)).inputs[0].shape)
+    window = None
+    if args.window:
+        try:
+            size, stride = (int(v) for v in args.window.split(","))
+        except ValueError:
+            raise ConfigError(f"--window {args.window}: write BYTES,STRIDE, e.g. "
+                              f"{input_bytes},128") from None
+        window = (size, stride)
+    elif metric_of(Path(args.task).stem) == "auc":
+        window = (input_bytes, 128)
+    dataset = export_folder(args.source, args.output, input_bytes, window)
+    print(f"{len(dataset.samples)} samples written to {args.output}")
+    return 0
+
+
+def _cmd_data_generate(args: argparse.Namespace) -> int:
+    from tinybench.accuracy import synthetic_dataset
+    from tinybench.pipeline import model_file
+
+    if args.samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {args.samples}")
+    dataset = synthetic_dataset(Path(args.task).stem, model_file(args.task), args.output,
+                                args.samples, args.seed)
+    print(f"{len(dataset.samples)} samples written to {args.output}")
+    return 0
+
+
 def _add_baseline(commands: argparse._SubParsersAction) -> None:
     from tinybench.options import add_matrix_options
 
@@ -119,6 +238,10 @@ def _cmd_boards(args: argparse.Namespace) -> int:
         ram_kib = board.ram_size // 1024
         print(f"{board.name:10} {board.core.name:10} {board.clock_hz // 1_000_000:4} MHz  "
               f"flash {board.flash.size // 1024} KiB  ram {ram_kib} KiB  {board.title}")
+        if board.power:
+            print(f"{'':10} run power {board.power.mw:.1f} mW ({board.power.supply_v:g} V x "
+                  f"{board.power.run_current_ma:g} mA), for the energy estimate: "
+                  f"{board.power.source}")
     return 0
 
 
@@ -283,11 +406,23 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--timeout", type=float, default=60.0, help="seconds a command may take")
     r.add_argument("--results", type=Path, default=Path("results/runs/latest.jsonl"),
                    help="results file the record is appended to")
+    r.add_argument("--energy-uj", type=float, metavar="UJ",
+                   help="energy per inference you measured with a power monitor, in µJ: "
+                        "recorded beside the datasheet estimate")
+    a = verbs.add_parser("accuracy", help="the task's metric over a data set on a flashed board "
+                         "and on the host reference")
+    a.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0")
+    a.add_argument("--data", type=Path, required=True,
+                   help="a data set folder in the MLPerf Tiny runner's format")
+    a.add_argument("--timeout", type=float, default=60.0, help="seconds a command may take")
+    a.add_argument("--results", type=Path, default=Path("results/runs/accuracy.jsonl"),
+                   help="results file the record is appended to")
     s = verbs.add_parser("simulate", help="serve the firmware in the built-in simulator on a "
                          "pseudo-terminal, for board run --port")
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
-    for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
+    for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (a, _cmd_board_accuracy),
+                       (s, _cmd_board_simulate)):
         verb.add_argument("--board", required=True, help=", ".join(all_boards()))
         verb.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) "
                           "or a .tflite file")
@@ -318,6 +453,26 @@ def _cmd_board_run(args: argparse.Namespace) -> int:
 
     record = run_on_board(_board_firmware(args), args.port, args.runs, args.warmups,
                           args.timeout)
+    if args.energy_uj is not None:
+        if args.energy_uj <= 0:
+            raise ConfigError(f"--energy-uj must be positive, got {args.energy_uj:g}")
+        record = dataclasses.replace(record, measured_energy_uj=args.energy_uj)
+    append_records(args.results, [record])
+    print(markdown_report([record]))
+    print(f"\nrecord appended to {args.results}", file=sys.stderr)
+    return 1 if record.broken else 0
+
+
+def _cmd_board_accuracy(args: argparse.Namespace) -> int:
+    from tinybench.board.runner import accuracy_on_board
+    from tinybench.dataset import read_dataset
+    from tinybench.reports.markdown import markdown_report
+    from tinybench.results import append_records
+
+    read_dataset(args.data)  # a bad data set is one line before anything builds
+    target = _board_firmware(args)
+    record = accuracy_on_board(target, args.port, args.data, args.timeout,
+                               _progress_bar(target.spec))
     append_records(args.results, [record])
     print(markdown_report([record]))
     print(f"\nrecord appended to {args.results}", file=sys.stderr)

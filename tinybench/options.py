@@ -59,8 +59,9 @@ def add_compare_options(add_option: AddOption, prefix: str = "") -> None:
     """Declare the regression gate's options: baseline, thresholds, how much must compare."""
     add_option(f"--{prefix}baseline", metavar="FILE", default=None,
                help="results (.jsonl file or folder) to compare against")
-    add_option(f"--{prefix}fail-on", metavar="METRIC:+LIMIT", action="append", default=None,
-               help="fail when METRIC grows beyond LIMIT (e.g. cycles:+2%%, flash_bytes:+1024); "
+    add_option(f"--{prefix}fail-on", metavar="METRIC:±LIMIT", action="append", default=None,
+               help="fail when METRIC gets worse beyond LIMIT (e.g. cycles:+2%%, "
+                    "flash_bytes:+1024, accuracy:-0.5%%); "
                     "replaces that metric's default; defaults: "
                     + ", ".join(DEFAULT_THRESHOLDS).replace("%", "%%"))
     add_option(f"--{prefix}min-comparable", metavar="N", type=int, default=None,

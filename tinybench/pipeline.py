@@ -164,8 +164,8 @@ class StageFailed(TinybenchError):
 
 
 @contextmanager
-def _stage(stage: Stage, model_hash: str = "", tools: dict[str, str] | None = None
-           ) -> Iterator[None]:
+def stage_errors(stage: Stage, model_hash: str = "", tools: dict[str, str] | None = None
+                 ) -> Iterator[None]:
     """Turn any error of `stage` into StageFailed; a missing piece still propagates as is."""
     try:
         yield
@@ -213,22 +213,22 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
     Ask `missing_to_build` first. A failing stage raises StageFailed naming it.
     """
     stages = stages or Stages()
-    with _stage(Stage.SETUP):
+    with stage_errors(Stage.SETUP):
         board = check_names(spec, stages)
         backend = stages.backends[spec.backend]
-    with _stage(Stage.CONVERT):
+    with stage_errors(Stage.CONVERT):
         model = stages.model(spec.task)
         model_hash = content_hash(model)
     tools = stages.tools()
-    with _stage(Stage.GENERATE, model_hash, tools):
+    with stage_errors(Stage.GENERATE, model_hash, tools):
         workdir = cache_dir("work", spec.backend, board.name, model_hash)
         sources = backend.generate(model, board, workdir, stages.probe)
     tools = {**tools, **sources.versions}
-    with _stage(Stage.BUILD, model_hash, tools):
+    with stage_errors(Stage.BUILD, model_hash, tools):
         firmware = stages.build(sources, board, spec.opt)
-    with _stage(Stage.ANALYZE, model_hash, tools):
+    with stage_errors(Stage.ANALYZE, model_hash, tools):
         memory = stages.measure(firmware, board)
-    with _stage(Stage.REFERENCE, model_hash, tools):
+    with stage_errors(Stage.REFERENCE, model_hash, tools):
         golden = stages.golden(model, spec.inputs, backend.reference)
     return Prepared(spec, firmware, memory, golden, model_hash, tools)
 
@@ -237,7 +237,7 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
     """Run one benchmark; any failing stage gives a failed record (ToolNotFoundError propagates)."""
     stages = stages or Stages()
     try:
-        with _stage(Stage.SETUP):
+        with stage_errors(Stage.SETUP):
             board = check_names(spec, stages)
             reason = missing(spec, stages)
     except StageFailed as failed:
@@ -249,9 +249,9 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
         prepared = prepare(spec, stages)
         simulator = stages.simulators[spec.simulator]
         tools = {**prepared.tools, "simulator": simulator.version()}
-        with _stage(Stage.SIMULATE, prepared.model_hash, tools):
+        with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
             measured = stages.simulate(simulator, prepared.firmware, prepared.golden)
-        with _stage(Stage.CHECK, prepared.model_hash, tools):
+        with stage_errors(Stage.CHECK, prepared.model_hash, tools):
             check = output_check(prepared, measured.outputs, stages)
     except StageFailed as failed:
         return make_record(spec, board, failed.model_hash, failed.tools, status="failed",

@@ -34,14 +34,17 @@ class Session:
 
 def session_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
     """The commands of one session: identify, load the int8 input, infer, read the outputs."""
+    return ["name", "profile", *input_commands(input_tensor, runs, warmups)]
+
+
+def input_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
+    """Load one int8 input, infer, read the outputs: what a session repeats per input."""
     if not input_tensor:
         raise ConfigError("the input tensor is empty; pass the model's raw int8 input bytes")
     if runs < 1 or warmups < 0:
         raise ConfigError(f"infer needs runs >= 1 and warmups >= 0, got {runs} and {warmups}")
     chunks = (input_tensor[i : i + CHUNK_BYTES] for i in range(0, len(input_tensor), CHUNK_BYTES))
     return [
-        "name",
-        "profile",
         f"db load {len(input_tensor)}",
         *(f"db {chunk.hex()}" for chunk in chunks),
         f"infer {runs} {warmups}",
@@ -51,7 +54,24 @@ def session_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> li
 
 def session_script(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> bytes:
     """The bytes a host sends for one session, every command terminated by '%'."""
-    return "".join(f"{c}%" for c in session_commands(input_tensor, runs, warmups)).encode()
+    return _script(session_commands(input_tensor, runs, warmups))
+
+
+def many_inputs_script(inputs: list[bytes]) -> bytes:
+    """One session that infers once on each input in turn (accuracy mode)."""
+    return _script(["name", "profile", *(c for x in inputs for c in input_commands(x))])
+
+
+def _script(commands: list[str]) -> bytes:
+    return "".join(f"{c}%" for c in commands).encode()
+
+
+def all_outputs(output: bytes | str) -> list[tuple[int, ...]]:
+    """Every `m-results-[…]` a session printed, in order: one per inference of
+    `many_inputs_script`."""
+    text = output.decode("ascii", errors="replace") if isinstance(output, bytes) else output
+    return [_numbers(line.strip().removeprefix("m-results-")) for line in text.splitlines()
+            if line.strip().startswith("m-results-")]
 
 
 def parse_session(output: bytes | str) -> Session:
@@ -111,8 +131,11 @@ def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
             fields[key] = int(body.removeprefix(prefix))
     for prefix, key in _LISTS.items():
         if body.startswith(prefix):
-            inner = _bracketed(body.removeprefix(prefix))
-            fields[key] = tuple(int(v) for v in inner.split(",") if v.strip())
+            fields[key] = _numbers(body.removeprefix(prefix))
+
+
+def _numbers(bracketed: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in _bracketed(bracketed).split(",") if v.strip())
 
 
 def _bracketed(text: str) -> str:

@@ -23,15 +23,17 @@ ENVIRONMENT_PACKAGES = ("tinybench", "tensorflow", "ai-edge-litert", "tflite-mic
 
 
 def make_record(spec: RunSpec, board: Board | None, model_hash: str, tools: dict[str, str],
-                **measured) -> Record:
+                options: dict[str, str] | None = None, **measured) -> Record:
     """A record of `spec` with its provenance and what was measured (or where it failed).
 
-    `tools` are the versions that shape the figures; a board that is not known has clock 0.
+    `tools` are the versions that shape the figures; `options` adds to the spec's knobs (e.g.
+    the data set of an accuracy run); a board that is not known has clock 0.
     """
     return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
                   board=spec.board, simulator=spec.simulator,
-                  clock_hz=board.clock_hz if board else 0, tools=tools,
-                  options={"opt": spec.opt, "inputs": str(spec.inputs)},
+                  clock_hz=board.clock_hz if board else 0,
+                  power_mw=board.power.mw if board and board.power else None, tools=tools,
+                  options={"opt": spec.opt, "inputs": str(spec.inputs), **(options or {})},
                   environment=environment(), commit=commit(), **measured)
 
 

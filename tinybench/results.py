@@ -24,10 +24,21 @@ from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
-# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it).
-MIGRATIONS = {1: lambda raw: raw}
+# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
+# `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
+# board data, so older runs get an energy estimate too; the others stay None.
+
+
+def _power_of_board(raw: dict) -> dict:
+    from tinybench.boards import all_boards
+
+    board = all_boards().get(raw.get("board", ""))
+    return {**raw, "power_mw": board.power.mw if board and board.power else None}
+
+
+MIGRATIONS = {1: _power_of_board, 2: _power_of_board}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -38,7 +49,10 @@ METRICS: dict[str, str] = {
     "ram_bytes": "B",
     "arena_bytes": "B",
     "stack_bytes": "B",
+    "energy_uj": "µJ",  # an estimate: the board's datasheet run power times latency
+    "accuracy": "",  # on a data set: top-1 as a fraction, or ROC AUC
 }
+HIGHER_IS_BETTER = frozenset({"accuracy"})  # the other metrics get worse when they grow
 
 
 
@@ -83,6 +97,22 @@ class OutputCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Accuracy:
+    """The task's metric over a labelled data set, on the device and on the host reference."""
+
+    metric: str  # "top1" (a fraction of the samples) or "auc" (ROC AUC of anomaly scores)
+    device: float
+    host: float
+    samples: int  # files of the data set (an ad01 file is several windows, one score)
+    data_hash: str  # content hash of the data set's labels and files
+    differing: tuple[str, ...] = ()  # samples whose device result differs from the host's
+
+    @property
+    def disagreements(self) -> int:
+        return len(self.differing)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Record:
     """One benchmark run. Only the identity fields and the board clock are required.
 
@@ -111,6 +141,9 @@ class Record:
     arena_bytes: int | None = None  # tensor arena the engine used
     stack_bytes: int | None = None  # stack high-water mark
     check: OutputCheck | None = None
+    power_mw: float | None = None  # the board's datasheet run power (V * I): an estimate
+    measured_energy_uj: float | None = None  # per inference, from a power monitor if given
+    accuracy: Accuracy | None = None  # accuracy mode: the metric over a data set
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -131,6 +164,12 @@ class Record:
     def latency_ms(self) -> float | None:
         """Milliseconds per inference at the board clock."""
         return None if self.cycles is None else self.cycles * 1000 / self.clock_hz
+
+    @property
+    def energy_uj(self) -> float | None:
+        """Estimated microjoules per inference: datasheet run power times latency (mW * ms = µJ)."""
+        latency = self.latency_ms
+        return None if latency is None or self.power_mw is None else self.power_mw * latency
 
     @property
     def config_hash(self) -> str:
@@ -165,6 +204,8 @@ class Record:
             "ram_bytes": memory.ram_bytes if memory else None,
             "arena_bytes": self.arena_bytes,
             "stack_bytes": self.stack_bytes,
+            "energy_uj": self.energy_uj,
+            "accuracy": self.accuracy.device if self.accuracy else None,
         }
 
     def to_json(self) -> str:
@@ -179,6 +220,10 @@ class Record:
             raw["memory"] = Memory(**raw["memory"])
         if raw.get("check") is not None:
             raw["check"] = OutputCheck(**raw["check"])
+        if raw.get("accuracy") is not None:
+            accuracy = raw["accuracy"]
+            raw["accuracy"] = Accuracy(**{**accuracy,
+                                          "differing": tuple(accuracy.get("differing", ()))})
         return cls(**raw)
 
 

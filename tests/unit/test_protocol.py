@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 
 from tinybench.errors import ConfigError
-from tinybench.protocol import CHUNK_BYTES, Session, parse_session, session_commands, session_script
+from tinybench.protocol import (
+    CHUNK_BYTES,
+    Session,
+    all_outputs,
+    many_inputs_script,
+    parse_session,
+    session_commands,
+    session_script,
+)
 
 GOLDEN = Path(__file__).parent.parent / "data" / "protocol" / "minimal_session.txt"
 
@@ -71,3 +79,14 @@ def test_garbled_replies_become_errors_not_exceptions():
     assert session.arena_bytes is None
     assert len(session.errors) == 2
     assert session.errors[0] == "unreadable reply: m-tb-arena-bytes-12x"
+
+
+def test_a_many_inputs_session_identifies_once_and_infers_once_per_input():
+    commands = many_inputs_script([b"\1\2", b"\3"]).decode().split("%")[:-1]
+    assert commands == ["name", "profile", "db load 2", "db 0102", "infer 1 0", "results",
+                        "db load 1", "db 03", "infer 1 0", "results"]
+
+
+def test_every_result_of_a_session_is_read_in_order():
+    replies = "m-results-[1,-2]\r\nm-ready\r\nm-lap-us-5\r\nm-results-[3]\r\nm-results-[]\r\n"
+    assert all_outputs(replies.encode()) == [(1, -2), (3,), ()]

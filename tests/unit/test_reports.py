@@ -27,7 +27,7 @@ from tinybench.reports.thresholds import (
     parse_threshold,
     thresholds_from_options,
 )
-from tinybench.results import OutputCheck, Record, append_records, load_records
+from tinybench.results import Accuracy, OutputCheck, Record, append_records, load_records
 
 DATA = Path(__file__).parent.parent / "data" / "results"
 DEFAULTS = thresholds_from_options(None)
@@ -139,9 +139,21 @@ def test_threshold_syntax():
     with pytest.raises(ConfigError, match="Did you mean 'flash_bytes'"):
         parse_threshold("flash:+1%")
     assert parse_threshold("cycles:+2 %") == Threshold("cycles", 2.0, percent=True)
-    for bad in ("cycles:-2%", "cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
-        with pytest.raises(ConfigError, match="write the allowed growth"):
+    for bad in ("cycles:+two%", "cycles", "cycles:nan", "cycles:+inf%", "cycles:%"):
+        with pytest.raises(ConfigError, match="write how far it may get worse"):
             parse_threshold(bad)
+    with pytest.raises(ConfigError, match=r"cycles gets worse when it grows; write cycles:\+2%"):
+        parse_threshold("cycles:-2%")
+    with pytest.raises(ConfigError, match="accuracy gets worse when it drops"):
+        parse_threshold("accuracy:+0.5%")
+
+
+def test_accuracy_fails_on_a_drop_not_on_a_rise():
+    threshold = parse_threshold("accuracy:-0.5%")
+    assert threshold == parse_threshold("accuracy:0.5%") and str(threshold) == "accuracy:-0.5%"
+    assert threshold.verdict(0.90, 0.89) == 1  # 1.1 % lower: worse beyond the limit
+    assert threshold.verdict(0.90, 0.898) == 0  # 0.2 % lower: within it
+    assert threshold.verdict(0.90, 0.92) == -1  # better
 
 
 def test_a_fail_on_replaces_only_the_default_for_its_metric():
@@ -256,3 +268,26 @@ def test_tinybench_run_fails_when_simulators_disagree(tmp_path, monkeypatch, cap
     assert main(command) == 1
     assert "kws01/tvm/nrf52840/renode disagrees with iss: instructions 1,001 vs 1,000" in (
         capsys.readouterr().err)
+
+
+def _accuracy_run(device: float, **fields) -> Record:
+    accuracy = Accuracy(metric="top1", device=device, host=0.9, samples=200, data_hash="d1",
+                        differing=("a.bin", "b.bin"))
+    return Record(task="kws01", model_hash="m", backend="tflm", board="nrf52840", simulator="iss",
+                  clock_hz=64_000_000, cycles=64_000, power_mw=18.9, accuracy=accuracy,
+                  check=OutputCheck(inputs=200, max_abs_diff=0), **fields)
+
+
+def test_the_report_shows_accuracy_and_energy_estimated_and_measured():
+    text = markdown_report([_accuracy_run(0.85, measured_energy_uj=21.5)])
+    assert "## Accuracy" in text and "| a.bin b.bin" in text
+    assert "0.8500 | 0.9000 |       200 |           2 |" in text
+    assert "energy (µJ, estimate)" in text and "energy (µJ, measured)" in text
+    assert "|                    18.9 |" in text and "21.5" in text  # 18.9 mW for 1 ms
+
+
+def test_the_gate_fails_an_accuracy_drop_beyond_its_limit():
+    thresholds = (parse_threshold("accuracy:-0.5%"),)
+    [dropped] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.89)], thresholds)
+    [kept] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.899)], thresholds)
+    assert (dropped.mark, kept.mark) == ("+", "")

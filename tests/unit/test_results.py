@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tinybench.boards import get_board
 from tinybench.errors import ConfigError
 from tinybench.results import (
     METRICS,
+    Accuracy,
     Memory,
     OutputCheck,
     Record,
@@ -99,10 +101,31 @@ def test_version_1_records_are_read_with_an_empty_environment():
     raw = json.loads(_record().to_json())
     del raw["environment"]
     raw["schema_version"] = 1
-    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
+    power = get_board("nrf52840").power.mw  # schema 3 adds it from the board data
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record(power_mw=power)
 
 
-@pytest.mark.parametrize("version", [None, 0, 3, "1"])
+def test_version_2_records_get_the_board_power_for_an_energy_estimate():
+    raw = json.loads(_record().to_json())
+    for field in ("power_mw", "measured_energy_uj", "accuracy"):
+        del raw[field]
+    raw["schema_version"] = 2
+    record = parse_record(json.dumps(raw), "f.jsonl:1")
+    board = get_board(record.board)
+    assert record.power_mw == board.power.supply_v * board.power.run_current_ma
+    assert record.energy_uj == pytest.approx(record.power_mw * record.latency_ms)
+    assert record.accuracy is None and record.measured_energy_uj is None
+
+
+def test_an_accuracy_record_reads_back():
+    accuracy = Accuracy(metric="auc", device=0.8, host=0.8, samples=3, data_hash="ab",
+                        differing=("a.bin",))
+    record = replace(_record(), accuracy=accuracy)
+    assert parse_record(record.to_json(), "f.jsonl:1") == record
+    assert record.metrics()["accuracy"] == 0.8 and accuracy.disagreements == 1
+
+
+@pytest.mark.parametrize("version", [None, 0, 4, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version

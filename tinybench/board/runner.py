@@ -9,9 +9,10 @@ outputs compared with the host reference, and the memory of the ELF that was fla
 
 Of the MLPerf Tiny runner's command set, sessions use `name`, `profile`, `db load N`,
 `db <hex>`, `infer N W` and `results`: performance mode, with the outputs checked (the firmware
-also answers `timestamp` and `db print`). Energy mode (an IO manager between host and board,
-GPIO timestamps, an energy monitor) and accuracy over the real data sets are not supported;
-the inputs are the host reference's.
+also answers `timestamp` and `db print`), and accuracy mode (`accuracy_on_board`: every sample
+of a data set, scored as tinybench.accuracy scores a simulated run). Energy mode (an IO manager
+between host and board, GPIO timestamps, an energy monitor) is not supported; a measured energy
+per inference can be given to `tinybench board run --energy-uj`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
+from tinybench.accuracy import CHUNK, ChunkResult, Progress, evaluate, no_progress
 from tinybench.boards import get_board
+from tinybench.dataset import read_dataset
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import Prepared, output_check
+from tinybench.pipeline import Prepared, Stages, model_file, output_check
 from tinybench.protocol import Session, completed_session, parse_session, session_commands
 from tinybench.provenance import make_record
 from tinybench.results import Memory, Record
@@ -136,6 +140,28 @@ def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
     return dataclasses.replace(
         record, clock_hz=last.clock_hz or board.clock_hz,
         options={**record.options, "runs": str(runs), "warmups": str(warmups)})
+
+
+def accuracy_on_board(target: Prepared, port: str, data: Path, timeout: float = TIMEOUT,
+                      progress: Progress = no_progress, chunk: int = CHUNK,
+                      kept: Path | None = None) -> Record:
+    """The task's metric over the data set in `data` on the board at `port` and on the host;
+    the Record has simulator "board". Finished chunks are kept, as in a simulated run."""
+    dataset = read_dataset(data)
+    board_target = dataclasses.replace(
+        target, spec=dataclasses.replace(target.spec, simulator=SIMULATOR))
+    with Dut(port, timeout) as dut:
+        dut.sync()
+        _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
+
+        def run_chunk(inputs: list[bytes]) -> ChunkResult:
+            sessions = [run_session(dut, tensor, runs=1, warmups=0) for tensor in inputs]
+            return ChunkResult([s.outputs for s in sessions], [s.cycles[0] for s in sessions],
+                               [], sessions[-1].arena_bytes, sessions[-1].stack_bytes)
+
+        return evaluate(board_target, model_file(target.spec.task), dataset,
+                        {**target.tools, "simulator": SIMULATOR}, run_chunk, Stages(),
+                        progress, chunk=chunk, kept=kept)
 
 
 def _check_model(session: Session, target: Prepared, port: str) -> None:

@@ -59,6 +59,13 @@ def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -
     return result
 
 
+def host_outputs(model: Path, inputs: list[np.ndarray], engine: str) -> list[np.ndarray]:
+    """`engine`'s outputs for each int8 input, uncached (accuracy mode brings its own inputs)."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown reference engine '{engine}'; choose from {', '.join(ENGINES)}")
+    return ENGINES[engine][1](Path(model), inputs)
+
+
 def _litert(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

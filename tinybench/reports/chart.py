@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -32,7 +33,8 @@ def latency_ram_chart(records: list[Record], path: Path) -> None:
         axes.scatter(runs["latency_ms"], runs["ram_bytes"] / 1024, marker=markers[board],
                      color=colours[backend], label=f"{backend} on {board}")
         for _, run in runs.iterrows():
-            axes.annotate(run["task"], (run["latency_ms"], run["ram_bytes"] / 1024),
+            energy = "" if pd.isna(run["energy_uj"]) else f" {run['energy_uj']:,.0f} µJ*"
+            axes.annotate(run["task"] + energy, (run["latency_ms"], run["ram_bytes"] / 1024),
                           textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.set_xscale("log")
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -41,6 +43,9 @@ def latency_ram_chart(records: list[Record], path: Path) -> None:
     axes.set_xlabel("latency per inference at the board clock (ms, log scale)")
     axes.set_ylabel("RAM reserved at link time (KiB)")
     axes.set_title("tinybench: latency vs peak RAM")
+    if frame["energy_uj"].notna().any():
+        figure.text(0.01, 0.005, "* energy per inference, an estimate: datasheet run current x "
+                    "supply voltage x latency (sources in tinybench/boards.toml)", fontsize=7)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     png = io.BytesIO()

@@ -28,7 +28,8 @@ MARKS = {
     "missing": "missing",
     "": "unchanged",
 }
-_LEFT = {"", "note", "cross-check", *IDENTITY}  # text columns; the others align right
+# text columns; the others align right
+_LEFT = {"", "note", "cross-check", "metric", "differing samples", *IDENTITY}
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -61,8 +62,39 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
         "arena (KiB)": _cells(frame["arena_bytes"] / 1024, ",.1f"),
         "stack (B)": _cells(frame["stack_bytes"], ","),
         "max diff (LSB)": _cells(frame["output_max_diff"], "d"),
+        "energy (µJ, estimate)": _cells(frame["energy_uj"], ",.1f"),
+        "inferences/J (estimate)": _cells(frame["inferences_per_j"], ",.0f"),
+        **({"energy (µJ, measured)": _cells(frame["measured_energy_uj"], ",.1f")}
+           if frame["measured_energy_uj"].notna().any() else {}),
         "note": broken.fillna(""),
     })
+
+
+ENERGY_NOTE = ("Energy is an estimate: the board's datasheet run current times its supply "
+               "voltage times the latency, each figure's source in tinybench/boards.toml "
+               "(`tinybench boards` lists them); "
+               "a measured value appears beside it when `board run --energy-uj` gave one.")
+
+
+def _accuracy(frame: pd.DataFrame) -> str | None:
+    """Accuracy runs: the metric on the device and on the host, and the samples that differ."""
+    if "accuracy_metric" not in frame.columns:
+        return None
+    rows = frame[frame["accuracy_metric"].notna()]
+    table = pd.DataFrame({
+        **{c: rows[c] for c in IDENTITY},
+        "metric": rows["accuracy_metric"],
+        "device": _cells(rows["accuracy"], ".4f"),
+        "host": _cells(rows["accuracy_host"], ".4f"),
+        "samples": _cells(rows["samples"], ","),
+        "differing": _cells(rows["disagreements"], ","),
+        "differing samples": rows["differing"].fillna(""),
+    })
+    return ("## Accuracy\n\nThe task's metric over a data set (top-1: fraction of samples whose "
+            "top class is their label; auc: ROC AUC of the anomaly score, the mean "
+            "reconstruction error over a file's windows) on the device and on the host "
+            f"reference; differing: samples whose device result is not the host's.\n\n"
+            f"{_table(table)}")
 
 
 def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None:
@@ -117,9 +149,10 @@ def markdown_report(records: list[Record]) -> str:
     failed = int(frame["broken"].notna().sum())
     sections = [
         f"# tinybench results\n\n{len(frame)} runs, {failed} broken (!).",
-        f"## Runs\n\n{_table(_runs(frame))}",
+        f"## Runs\n\n{ENERGY_NOTE}\n\n{_table(_runs(frame))}",
     ]
     sections += filter(None, (
+        _accuracy(frame),
         _versus(frame, "backend", REFERENCE_BACKEND),
         _versus(frame, "board", None),
         _simulators(records),

@@ -19,6 +19,9 @@ def _row(record: Record) -> dict:
         "broken": record.broken,
         **record.metrics(),
         "output_max_diff": record.check.max_abs_diff if record.check else None,
+        "inferences_per_j": 1e6 / record.energy_uj if record.energy_uj else None,
+        "measured_energy_uj": record.measured_energy_uj,
+        **_accuracy(record),
         "config_hash": record.config_hash,
         "model_hash": record.model_hash,
         "commit": record.commit,
@@ -28,12 +31,22 @@ def _row(record: Record) -> dict:
     }
 
 
+def _accuracy(record: Record) -> dict:
+    found = record.accuracy
+    if found is None:
+        return {}
+    return {"accuracy_metric": found.metric, "accuracy_host": found.host,
+            "samples": found.samples, "disagreements": found.disagreements,
+            "differing": " ".join(found.differing)}
+
+
 def runs_frame(records: list[Record]) -> pd.DataFrame:
     """One row per key (its newest record), sorted by key; integers stay integers with gaps."""
     frame = pd.DataFrame([_row(record) for record in latest(records)])
     integer = [c for c in frame.columns
-               if c.startswith(("flash:", "ram:")) or (c in METRICS and c != "latency_ms")]
-    integer.append("output_max_diff")
+               if c.startswith(("flash:", "ram:"))
+               or (c in METRICS and c not in ("latency_ms", "energy_uj", "accuracy"))]
+    integer += ["output_max_diff", "samples", "disagreements"]
     return frame.astype({c: "Int64" for c in integer if c in frame.columns})
 
 
@@ -46,6 +59,8 @@ def json_report(records: list[Record]) -> str:
 
 
 def format_value(metric: str, value: float, signed: bool = False) -> str:
-    """A metric value for people: milliseconds with 3 decimals, counts and bytes with commas."""
+    """A metric value for people: milliseconds and microjoules with 3 decimals, accuracy with 4,
+    counts and bytes with commas."""
     sign = "+" if signed else ""
-    return f"{value:{sign},.3f}" if metric == "latency_ms" else f"{value:{sign},.0f}"
+    decimals = {"latency_ms": 3, "energy_uj": 3, "accuracy": 4}.get(metric, 0)
+    return f"{value:{sign},.{decimals}f}"
