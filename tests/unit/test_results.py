@@ -97,12 +97,19 @@ def test_latest_keeps_the_newest_record_of_each_key():
 
 def test_version_1_records_are_read_with_an_empty_environment():
     raw = json.loads(_record().to_json())
-    del raw["environment"]
+    del raw["environment"], raw["seconds"]
     raw["schema_version"] = 1
     assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
 
 
-@pytest.mark.parametrize("version", [None, 0, 3, "1"])
+def test_version_2_records_are_read_without_a_duration():
+    raw = json.loads(_record().to_json())
+    del raw["seconds"]
+    raw["schema_version"] = 2
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
+
+
+@pytest.mark.parametrize("version", [None, 0, 4, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version
