@@ -206,8 +206,9 @@ def _stop(workers: list[BaseProcess], interrupt: bool) -> None:
     for worker in workers:
         if interrupt and worker.is_alive():
             os.kill(worker.pid, signal.SIGINT)
+    deadline = time.monotonic() + 1
     for worker in workers:
-        worker.join(timeout=1 if interrupt else None)
+        worker.join(timeout=max(0.0, deadline - time.monotonic()) if interrupt else None)
         if worker.is_alive():
             worker.kill()
             worker.join()

@@ -28,10 +28,11 @@ def _default_ctrl_c() -> None:
 
 def _interrupt(tasks: str, results: Path, after: str, delay: float,
                env: dict[str, str] | None = None) -> tuple[int, float, str]:
-    """Run a matrix, send SIGINT `delay` s after a progress line containing `after`."""
+    """Run a matrix one run at a time (tests/unit/test_reliability.py interrupts workers),
+    send SIGINT `delay` s after a progress line containing `after`."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tinybench", "run", "--task", tasks, "--backend", "tvm",
-         "--board", BOARD, "--results", str(results)],
+         "--board", BOARD, "--results", str(results), "-j", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **(env or {})}, preexec_fn=_default_ctrl_c)
     try:
