@@ -122,7 +122,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     kept = replace_records(args.output, records)
     print(markdown_report(records))
     print(f"{len(records)} runs written to {args.output}"
-          + (f", {len(kept)} other runs kept" if kept else ""), file=sys.stderr)
+          + (f", {kept} other runs kept" if kept else ""), file=sys.stderr)
     return 0
 
 
