@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from tinybench import __version__
 from tinybench.errors import BaselineIncomplete, ConfigError, TinybenchError
 
 if TYPE_CHECKING:
+    from tinybench.results import Record
     from tinybench.spec import RunSpec
 
 
@@ -50,21 +52,38 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
                    help="results file the records are appended to")
     p.add_argument("--resume", action="store_true",
                    help="take runs that already succeeded from the results file, run the rest")
+    _add_jobs(p)
     p.set_defaults(func=_cmd_run)
 
 
-def _progress(index: int, total: int, spec: RunSpec, state: str) -> None:
-    print(f"[{index}/{total}] {spec.label}: {state}", file=sys.stderr, flush=True)
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="runs at a time, each in its own worker process (default: one per core, "
+                        f"{os.cpu_count()} here); 1 runs them in this process")
+
+
+def _run_matrix(specs: list[RunSpec], results: Path | None, args: argparse.Namespace,
+                resume: bool = False) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
+    """run_matrix with `args.jobs` workers, its progress on stderr."""
+    from tinybench.matrix import run_matrix
+    from tinybench.progress import ProgressReport
+
+    if args.jobs < 1:
+        raise ConfigError(f"-j {args.jobs}: give at least 1 run at a time")
+    progress = ProgressReport()
+    try:
+        return run_matrix(specs, results, progress, resume, jobs=args.jobs)
+    finally:
+        progress.close()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tinybench.matrix import run_matrix
     from tinybench.options import matrix_from_options
     from tinybench.reports.compare import REFERENCE_SIMULATOR, cross_checks
     from tinybench.reports.markdown import markdown_report
 
     specs = matrix_from_options(args)
-    records, skipped = run_matrix(specs, args.results, _progress, args.resume)
+    records, skipped = _run_matrix(specs, args.results, args, args.resume)
     if records:
         print(markdown_report(records))
     for spec, reason in skipped:
@@ -112,6 +131,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     from tinybench.dataset import read_dataset
     from tinybench.matrix import run_matrix
     from tinybench.options import matrix_from_options
+    from tinybench.progress import ProgressReport
     from tinybench.reports.markdown import markdown_report
 
     if args.chunk < 1:
@@ -120,10 +140,14 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     specs = matrix_from_options(args)
     if len({spec.task for spec in specs}) > 1:
         raise ConfigError("a data set belongs to one task; give it with --task")
-    records, skipped = run_matrix(
-        specs, args.results, _progress, args.resume,
-        runner=lambda spec: run_accuracy(spec, args.data, progress=_progress_bar(spec),
-                                         chunk=args.chunk))
+    progress = ProgressReport()
+    try:
+        records, skipped = run_matrix(
+            specs, args.results, progress, args.resume,
+            runner=lambda spec: run_accuracy(spec, args.data, progress=_progress_bar(spec),
+                                             chunk=args.chunk))
+    finally:
+        progress.close()
     if records:
         print(markdown_report(records))
     for spec, reason in skipped:
@@ -201,17 +225,17 @@ def _add_baseline(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--output", type=Path, default=Path("results/baseline.jsonl"),
                    help="the baseline file (default results/baseline.jsonl); its runs of the "
                         "matrix are replaced, its other runs kept")
+    _add_jobs(p)
     p.set_defaults(func=_cmd_baseline)
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from tinybench.matrix import run_matrix
     from tinybench.options import matrix_from_options
     from tinybench.reports.markdown import markdown_report
     from tinybench.results import replace_records
 
     specs = matrix_from_options(args)
-    records, skipped = run_matrix(specs, None, _progress)
+    records, skipped = _run_matrix(specs, None, args)
     problems = [f"{spec.label} skipped: {reason}" for spec, reason in skipped]
     problems += [f"{'/'.join(r.key)} {r.broken}" for r in records if r.broken]
     if problems:
@@ -222,7 +246,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     kept = replace_records(args.output, records)
     print(markdown_report(records))
     print(f"{len(records)} runs written to {args.output}"
-          + (f", {len(kept)} other runs kept" if kept else ""), file=sys.stderr)
+          + (f", {kept} other runs kept" if kept else ""), file=sys.stderr)
     return 0
 
 

@@ -1,12 +1,21 @@
-"""A benchmark matrix: names expanded into run specs, run one after another, resumable."""
+"""A benchmark matrix: names expanded into run specs, run one at a time or in worker
+processes, resumable."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
+import signal
+import time
+import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from tinybench.boards import all_boards
-from tinybench.errors import ConfigError, ToolNotFoundError
+from tinybench.errors import ConfigError, TinybenchError, ToolNotFoundError
 from tinybench.names import unknown
 from tinybench.pipeline import Stages, run
 from tinybench.results import Record, append_records, latest, load_records
@@ -64,40 +73,145 @@ def _quiet(index: int, total: int, spec: RunSpec, state: str) -> None:
     """The default progress report: none."""
 
 
-def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Progress = _quiet,
-               resume: bool = False, runner: Callable[[RunSpec], Record] | None = None,
-               ) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
-    """Run every spec with `runner` (default: `run`); append each record to `results` as soon
-    as it exists.
+Runner = Callable[[RunSpec], Record]
+Outcome = Record | ToolNotFoundError  # a run's record, or why it was skipped
 
-    Returns the records and the skipped specs with their reasons. An interruption (Ctrl-C)
-    raises MatrixInterrupted and loses nothing that finished: every record is already in the
-    results file, and with `resume` a spec whose newest record there is "ok" is taken from the
-    file instead of run again.
+
+def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Progress = _quiet,
+               resume: bool = False, runner: Runner | None = None, jobs: int = 1,
+               ) -> tuple[list[Record], list[tuple[RunSpec, str]]]:
+    """Run every spec with `runner` (default: `run`), `jobs` at a time; append each record to
+    `results` as soon as it exists, with its wall time in `seconds`.
+
+    Returns the records and the skipped specs with their reasons, both in the order of `specs`
+    whatever order the runs finished in. `progress` hears of each run as it starts ("running")
+    and ends, with the run's 1-based place in `specs`. With `jobs` > 1 the runs go to that many
+    worker processes (started by a fork server: TensorFlow and Unicorn do not survive a fork of
+    a process that has used them), and `runner` must be picklable. An interruption (Ctrl-C)
+    stops the workers, raises MatrixInterrupted and loses nothing that finished: every record
+    is already in the results file, and with `resume` a spec whose newest record there is "ok"
+    is taken from the file instead of run again.
     """
     runner = runner or run
     done = _finished(results) if resume and results is not None else {}
-    records: list[Record] = []
-    skipped: list[tuple[RunSpec, str]] = []
-    for index, spec in enumerate(specs, start=1):
+    outcomes: dict[int, Outcome] = {}
+    pending = []
+    for index, spec in enumerate(specs):
         if spec.key in done:
-            records.append(done[spec.key])
-            progress(index, len(specs), spec, "done in an earlier run")
-            continue
-        progress(index, len(specs), spec, "running")
-        try:
-            record = runner(spec)
-        except KeyboardInterrupt:
-            raise MatrixInterrupted(records, specs[index - 1:]) from None
-        except ToolNotFoundError as error:
-            skipped.append((spec, str(error)))
-            progress(index, len(specs), spec, f"skipped: {error}")
-            continue
-        records.append(record)
-        if results is not None:
-            append_records(results, [record])
-        progress(index, len(specs), spec, record.broken or "ok")
+            outcomes[index] = done[spec.key]
+            progress(index + 1, len(specs), spec, "done in an earlier run")
+        else:
+            pending.append(index)
+
+    def started(index: int) -> None:
+        progress(index + 1, len(specs), specs[index], "running")
+
+    def finished(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        if isinstance(outcome, Record) and results is not None:
+            append_records(results, [outcome])
+        state = (f"skipped: {outcome}" if isinstance(outcome, ToolNotFoundError)
+                 else outcome.broken or "ok")
+        progress(index + 1, len(specs), specs[index], state)
+
+    try:
+        if jobs > 1 and len(pending) > 1:
+            _in_workers(runner, specs, pending, min(jobs, len(pending)), started, finished)
+        else:
+            for index in pending:
+                started(index)
+                finished(index, timed(runner, specs[index]))
+    except KeyboardInterrupt:
+        kept = [o for _, o in sorted(outcomes.items()) if isinstance(o, Record)]
+        raise MatrixInterrupted(kept, [s for i, s in enumerate(specs) if i not in outcomes]
+                                ) from None
+    ordered = [outcomes[index] for index in sorted(outcomes)]
+    records = [o for o in ordered if isinstance(o, Record)]
+    skipped = [(specs[i], str(o)) for i, o in sorted(outcomes.items())
+               if isinstance(o, ToolNotFoundError)]
     return records, skipped
+
+
+def timed(runner: Runner, spec: RunSpec) -> Outcome:
+    """Run `spec`: its record with the wall time it took, or why it was skipped."""
+    start = time.monotonic()
+    try:
+        record = runner(spec)
+    except ToolNotFoundError as error:
+        return error
+    return replace(record, seconds=round(time.monotonic() - start, 2))
+
+
+def _in_workers(runner: Runner, specs: list[RunSpec], pending: list[int], jobs: int,
+                started: Callable[[int], None], finished: Callable[[int, Outcome], None]) -> None:
+    """Run the specs at `pending` in `jobs` worker processes, reporting each start and end."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tinybench.pipeline"])  # each worker starts warm
+    todo, events = context.Queue(), context.Queue()
+    for index in [*pending, *[None] * jobs]:
+        todo.put(index)
+    workers = [context.Process(target=_work, args=(runner, specs, todo, events),
+                               name=f"tinybench-worker-{n}") for n in range(1, jobs + 1)]
+    for worker in workers:
+        worker.start()
+    left = set(pending)
+    try:
+        while left:
+            try:
+                index, kind, payload = events.get(timeout=1)
+            except queue.Empty:
+                _check_alive(workers, specs, left)
+                continue
+            if kind == "started":
+                started(index)
+            elif kind == "crashed":
+                raise TinybenchError(f"{specs[index].label}: a worker failed: {payload}")
+            else:
+                left.discard(index)
+                finished(index, payload)
+    finally:
+        _stop(workers, interrupt=bool(left))
+
+
+def _work(runner: Runner, specs: list[RunSpec], todo: multiprocessing.Queue,
+          events: multiprocessing.Queue) -> None:
+    """A worker: run the specs whose places arrive on `todo` until None; report on `events`."""
+    try:
+        for index in iter(todo.get, None):
+            events.put((index, "started", None))
+            try:
+                outcome = timed(runner, specs[index])
+            except Exception:  # a bug, not a failed run (those are records): say where
+                events.put((index, "crashed", traceback.format_exc(limit=-3)))
+                return
+            events.put((index, "finished", outcome))
+    except KeyboardInterrupt:  # the main process stops the matrix and says what was left
+        events.cancel_join_thread()  # so exit at once, even with reports nobody will read
+
+
+def _check_alive(workers: list[BaseProcess], specs: list[RunSpec], left: set[int]) -> None:
+    """Raise if a worker died (killed, a crash in native code) with runs still to do."""
+    dead = [w for w in workers if w.exitcode not in (None, 0)]
+    if not dead and not any(w.is_alive() for w in workers):
+        dead = workers  # every worker ended, yet runs are unreported
+    if dead:
+        labels = ", ".join(specs[i].label for i in sorted(left))
+        raise TinybenchError(f"{dead[0].name} died (exit code {dead[0].exitcode}) with runs "
+                             f"unfinished: {labels}; run them again with -j 1 to see why")
+
+
+def _stop(workers: list[BaseProcess], interrupt: bool) -> None:
+    """Wait for the workers to end; when runs were left, interrupt them first (as Ctrl-C
+    would: each stops its tools), and kill one that does not end within a second."""
+    for worker in workers:
+        if interrupt and worker.is_alive():
+            os.kill(worker.pid, signal.SIGINT)
+    deadline = time.monotonic() + 1
+    for worker in workers:
+        worker.join(timeout=max(0.0, deadline - time.monotonic()) if interrupt else None)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def _finished(results: Path) -> dict[Key, Record]:

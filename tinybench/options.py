@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinybench.boards import all_boards
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from tinybench.spec import RunSpec
 
 AddOption = Callable[..., object]
+# The baseline committed beside this package in a checkout: the same file for every shard.
+DEFAULT_SHARD_BY = Path(__file__).resolve().parent.parent / "results" / "baseline.jsonl"
 
 
 def _names(names: object) -> str:
@@ -42,17 +45,36 @@ def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "
                help="inputs checked against the host reference (default 5)")
     add_option(f"--{prefix}opt", default="-O2",
                help="optimisation flag of the firmware builds (default -O2)")
+    add_option(f"--{prefix}shard", metavar="K/N", default=None,
+               help="run only part K of N of the matrix (deterministic, balanced by the run "
+                    f"times in --{prefix}shard-by); the N parts cover it exactly once")
+    add_option(f"--{prefix}shard-by", metavar="FILE", default=None,
+               help="results whose run times balance the shards (default: the committed "
+                    "results/baseline.jsonl when it has every run's time, else an estimate "
+                    "from the models' MACs); give every shard the same file")
 
 
 def matrix_from_options(values: argparse.Namespace, prefix: str = "") -> list[RunSpec]:
-    """The run specs the matrix options in `values` select (names checked, one-line errors)."""
+    """The run specs the matrix options in `values` select (names checked, one-line errors),
+    only those of the shard when one is given."""
     from tinybench.matrix import matrix
 
     def get(name: str) -> object:
         return getattr(values, (prefix + name).replace("-", "_"))
 
-    return matrix(get("task"), get("backend"), get("board"), get("simulator"), get("inputs"),
-                  get("opt"))
+    specs = matrix(get("task"), get("backend"), get("board"), get("simulator"), get("inputs"),
+                   get("opt"))
+    if get("shard") is None:
+        return specs
+    from tinybench.results import load_records
+    from tinybench.shard import parse_shard, shard
+
+    part, parts = parse_shard(get("shard"))
+    if get("shard_by"):
+        earlier = load_records(Path(get("shard_by")))
+    else:
+        earlier = load_records(DEFAULT_SHARD_BY) if DEFAULT_SHARD_BY.is_file() else []
+    return shard(specs, part, parts, earlier)
 
 
 def add_compare_options(add_option: AddOption, prefix: str = "") -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tinybench.errors import ConfigError
@@ -94,6 +97,22 @@ def intact(path: Path) -> bool:
         return True
     log.warning("tinybench: cache entry %s does not match its recorded hash; rebuilding it", path)
     return False
+
+
+@contextmanager
+def locked(entry: Path) -> Iterator[None]:
+    """Hold the cache entry `entry` (a file or a folder) for this process and thread.
+
+    Build a cache entry as `with locked(entry): if not intact(entry): build it`: of two
+    processes (or threads) that want the same entry at once, one builds it while the other
+    waits, then finds it intact and reuses it. The lock is an flock on ENTRY.lock beside the
+    entry, released when the holder exits, even when it is killed.
+    """
+    lock = entry.with_name(entry.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _seal_of(path: Path) -> Path:

@@ -30,7 +30,7 @@ from tinybench.boards import Board, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
 from tinybench.firmware.build import build_firmware
 from tinybench.names import lookup
-from tinybench.paths import cache_dir, content_hash
+from tinybench.paths import cache_dir, content_hash, locked
 from tinybench.probe import arena_probe
 from tinybench.protocol import completed_session, session_script
 from tinybench.provenance import common_tools, make_record
@@ -220,12 +220,13 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
         model = stages.model(spec.task)
         model_hash = content_hash(model)
     tools = stages.tools()
-    with stage_errors(Stage.GENERATE, model_hash, tools):
-        workdir = cache_dir("work", spec.backend, board.name, model_hash)
-        sources = backend.generate(model, board, workdir, stages.probe)
-    tools = {**tools, **sources.versions}
-    with stage_errors(Stage.BUILD, model_hash, tools):
-        firmware = stages.build(sources, board, spec.opt)
+    workdir = cache_dir("work", spec.backend, board.name, model_hash)
+    with locked(workdir):  # runs on other simulators share its sources and firmware
+        with stage_errors(Stage.GENERATE, model_hash, tools):
+            sources = backend.generate(model, board, workdir, stages.probe)
+        tools = {**tools, **sources.versions}
+        with stage_errors(Stage.BUILD, model_hash, tools):
+            firmware = stages.build(sources, board, spec.opt)
     with stage_errors(Stage.ANALYZE, model_hash, tools):
         memory = stages.measure(firmware, board)
     with stage_errors(Stage.REFERENCE, model_hash, tools):

@@ -8,10 +8,17 @@ and the comparison with the baseline is printed. A session that could not compar
 baseline run it selected (a changed model or tool, a skipped run) fails with exit code
 NothingComparable.exit_code and one line saying why, unless `--tinybench-allow-incomparable`.
 Options are declared here cheaply: the pipeline is imported only when a benchmark runs.
+
+With pytest-xdist (`-n N`) the runs happen in worker processes: each worker appends its
+records to a file in a folder the controller made, and writes the keys it selected; the
+controller reads both at the end, so that results, report and gate cover the whole session.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +80,7 @@ class BenchSession:
     records: list[Record] = field(default_factory=list)
 
     hook: pluggy.HookRelay | None = None  # pytest's hooks, for pytest_tinybench_run
+    shared: Path | None = None  # under pytest-xdist: the folder workers hand their records in
 
     def run(self, spec: RunSpec) -> Record:
         """Run `spec` once per session and keep its record; skip when a tool it needs is absent."""
@@ -84,6 +92,8 @@ class BenchSession:
         except ToolNotFoundError as error:
             pytest.skip(str(error))
         self.records.append(record)
+        if self.shared is not None:
+            append_records(self.shared / RECORDS, [record])
         return record
 
     def regressions(self, record: Record) -> list[Regression]:
@@ -124,6 +134,29 @@ class BenchSession:
 
 
 _SESSION = pytest.StashKey[BenchSession]()
+_SHARED = pytest.StashKey[Path]()  # the controller's folder for its workers' records
+RECORDS, SELECTED = "records.jsonl", "selected.json"  # the files workers write there
+
+
+def _worker_input(config: pytest.Config) -> dict | None:
+    """What the pytest-xdist controller gave this worker; None outside a worker."""
+    return getattr(config, "workerinput", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and _worker_input(config) is None:
+        config.stash[_SHARED] = Path(tempfile.mkdtemp(prefix="tinybench-xdist-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SHARED in config.stash:
+        shutil.rmtree(config.stash[_SHARED], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """pytest-xdist, in the controller, for each worker: where to hand in its records."""
+    node.workerinput["tinybench_shared"] = str(node.config.stash[_SHARED])
 
 
 def _bench(config: pytest.Config) -> BenchSession:
@@ -139,8 +172,10 @@ def _bench(config: pytest.Config) -> BenchSession:
             pytest.fail(f"tinybench: {error}", pytrace=False)
         minimum = minimum_comparable(option.tinybench_min_comparable,
                                      option.tinybench_allow_incomparable)
+        shared = (_worker_input(config) or {}).get("tinybench_shared")
         config.stash[_SESSION] = BenchSession(specs, thresholds, baseline, minimum,
-                                              hook=config.hook)
+                                              hook=config.hook,
+                                              shared=Path(shared) if shared else None)
     return config.stash[_SESSION]
 
 
@@ -155,7 +190,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     specs = [item.callspec.params["tinybench_spec"] for item in session.items
              if "tinybench_spec" in getattr(getattr(item, "callspec", None), "params", {})]
     if specs:
-        _bench(session.config).selected = {spec.key for spec in specs}
+        bench = _bench(session.config)
+        bench.selected = {spec.key for spec in specs}
+        if bench.shared is not None:  # every worker collects the same tests
+            from tinybench.paths import atomic_write
+
+            atomic_write(bench.shared / SELECTED, json.dumps(sorted(bench.selected)))
 
 
 @pytest.fixture(scope="session")
@@ -164,7 +204,20 @@ def tinybench(pytestconfig: pytest.Config) -> BenchSession:
     return _bench(pytestconfig)
 
 
+def _from_workers(config: pytest.Config, shared: Path) -> None:
+    """In the pytest-xdist controller: the session's selection and records, from its workers."""
+    if not (shared / SELECTED).is_file():
+        return  # no worker selected a benchmark
+    bench = _bench(config)
+    bench.selected = {tuple(key) for key in json.loads((shared / SELECTED).read_text())}
+    bench.records = load_records(shared / RECORDS) if (shared / RECORDS).is_file() else []
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _worker_input(session.config) is not None:
+        return  # a pytest-xdist worker: the controller writes and gates
+    if _SHARED in session.config.stash:
+        _from_workers(session.config, session.config.stash[_SHARED])
     bench = session.config.stash.get(_SESSION, None)
     if bench is None or bench.selected is None:
         return  # no benchmark was selected in this session

@@ -28,7 +28,8 @@ SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
-# board data, so older runs get an energy estimate too; the others stay None.
+# board data, so older runs get an energy estimate too; the others stay None. 2 → 3 also
+# added `seconds`, each run's wall time (it stays None: no earlier version timed its runs).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -123,7 +124,8 @@ class Record:
     and the clock they make the `config_hash`, and runs whose config_hash differs are not
     compared with each other. `environment` records the rest of what the run used (Python,
     TensorFlow, the host reference engines…): it says how a record was made but does not
-    decide comparability, since it does not move the figures.
+    decide comparability, since it does not move the figures; nor does `seconds`, how long
+    the run took here (cold or warm cache, a loaded machine), which only balances shards.
     """
 
     task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01) or the stem of a .tflite file
@@ -149,6 +151,7 @@ class Record:
     environment: dict[str, str] = field(default_factory=dict)
     commit: str | None = None  # git sha of the checkout run in, "+dirty" when modified
     time: str = field(default_factory=_now)  # when the run finished, ISO 8601 UTC
+    seconds: float | None = None  # the run's wall time (build included), to balance shards
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):

@@ -59,28 +59,50 @@ def _needs_tvm():
         pytest.skip(reason)
 
 
-def workflow_commands() -> list[str]:
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmarks"]["steps"]
+def workflow_commands(job: str) -> list[str]:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"][job]["steps"]
     return [step["run"] for step in steps if "run" in step]
 
 
-def test_the_workflow_commands_gate_and_summarise(tmp_path):
-    install, *commands = workflow_commands()
+# Four runs for three shards; at the default inputs, like the baseline
+SHARDED_MATRIX = "--tinybench-task ad01,kws01 --tinybench-backend tvm --tinybench-board all"
+
+
+def test_the_shards_and_the_gate_run_the_matrix_once_gate_and_summarise(tmp_path):
+    install, *shard_commands = workflow_commands("benchmarks")
     assert install == "scripts/install.sh"  # not run here: it calls apt
+    install, *gate_commands = workflow_commands("gate")
+    assert install == "python3 -m pip install -q -e ."
     if deps.missing(*COMPONENTS):
         pytest.skip("the TFLM sources are not all present; this test does not download them")
+    shards = yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmarks"]["strategy"]["matrix"][
+        "shard"]
+    keys = sorted((t, "tvm", b, "iss") for t in ("ad01", "kws01")
+                  for b in ("nrf52840", "stm32f746"))
+    work = tmp_path / "gate"  # the gate job's checkout, its shards' artifacts downloaded
+    (work / "shards").mkdir(parents=True)
+    append_records(work / "results" / "baseline.jsonl",  # the committed one, of this matrix
+                   [r for r in load_records(ROOT / "results" / "baseline.jsonl") if r.key in keys])
+    for shard in shards:
+        results = tmp_path / f"shard-{shard}"
+        env = {**os.environ, "RESULTS_DIR": str(results), "SHARD": str(shard),
+               "SHARDS": str(len(shards)), "PYTEST_ADDOPTS": SHARDED_MATRIX}
+        for command in shard_commands:
+            subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, check=True)
+        for file in results.glob("*.jsonl"):  # upload, then download with merge-multiple
+            (work / "shards" / file.name).write_bytes(file.read_bytes())
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "RESULTS_DIR": str(tmp_path / "results"),
-           "GITHUB_STEP_SUMMARY": str(summary), "PYTEST_ADDOPTS": " ".join(ONE_RUN)}
-    for command in commands:
-        subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, check=True)
+    env = {**os.environ, "RESULTS_DIR": str(tmp_path / "merged"),
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    for command in gate_commands:
+        subprocess.run(["bash", "-e", "-c", command], cwd=work, env=env, check=True)
+    merged = load_records(tmp_path / "merged" / "results.jsonl")
+    assert sorted(r.key for r in merged) == keys
     text = summary.read_text()
     assert "## Against the baseline" in text
     assert "not comparable (x)" not in text, ("the committed baseline was measured with other "
                                               "tools or options: regenerate it (results/README.md)")
-    assert "1 of 1 runs comparable with the baseline." in text
-    assert row("").search(text), text
-    assert (tmp_path / "results" / "results.jsonl").is_file()
+    assert "4 of 4 runs comparable with the baseline." in text
 
 
 def _pytest_benchmarks(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from tinybench.results import load_records
 
 pytestmark = [pytest.mark.slow, pytest.mark.tvm, pytest.mark.toolchain]
 
-PROMPT_S = 5.0  # 0.2–1.2 s measured on an idle machine; slack for a loaded one (4.7 s at load 14)
+PROMPT_S = 5.0  # 0.2 to 1.2 s measured idle; slack for a loaded machine (4.7 s at load 14)
 BOARD = "nrf52840"
 
 
@@ -28,10 +28,11 @@ def _default_ctrl_c() -> None:
 
 def _interrupt(tasks: str, results: Path, after: str, delay: float,
                env: dict[str, str] | None = None) -> tuple[int, float, str]:
-    """Run a matrix, send SIGINT `delay` s after a progress line containing `after`."""
+    """Run a matrix one run at a time (tests/unit/test_reliability.py interrupts workers),
+    send SIGINT `delay` s after a progress line containing `after`."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tinybench", "run", "--task", tasks, "--backend", "tvm",
-         "--board", BOARD, "--results", str(results)],
+         "--board", BOARD, "--results", str(results), "-j", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **(env or {})}, preexec_fn=_default_ctrl_c)
     try:

@@ -79,6 +79,23 @@ def test_the_gate_fails_regressed_and_broken_runs_and_writes_files(bench, tmp_pa
     assert "## Against the baseline\n\n5 runs in the baseline or now" in text
 
 
+def test_with_xdist_the_controller_gates_and_writes_the_workers_records(bench, tmp_path):
+    pytest.importorskip("xdist")
+    results, report = tmp_path / "out" / "results.jsonl", tmp_path / "out" / "report.md"
+    result = bench("-n", "2", "-p", "no:benchmark", "--tinybench-task", "kws01",
+                   "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                   "--tinybench-results", str(results), "--tinybench-report", str(report))
+    result.assert_outcomes(passed=2, failed=3, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*= tinybench =*",
+        "5 runs in the baseline or now: 2 regressed (+), 1 improved (-), 1 broken (!), "
+        "1 unchanged. 5 of 5 runs comparable with the baseline.",
+    ])
+    assert sorted(r.key for r in load_records(results)) == sorted(
+        r.key for r in load_records(DATA / "current.jsonl") if r.key[0] == "kws01")
+    assert "## Against the baseline\n\n5 runs in the baseline or now" in report.read_text()
+
+
 def test_fail_on_replaces_a_default_threshold(bench):
     result = bench("--tinybench-task", "kws01", "--tinybench-board", "stm32f746",
                              "--tinybench-baseline", str(DATA / "baseline.jsonl"),

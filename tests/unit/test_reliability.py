@@ -4,6 +4,7 @@ or skipped with a reason, and an interrupted matrix loses nothing (issue 9)."""
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -254,8 +255,58 @@ def run(spec):  # the first run is quick, the second one hangs until interrupted
 
 matrix.run = run
 sys.exit(cli.main(["run", "--task", "ad01,kws01", "--backend", "tvm", "--board", "all",
-                   "--results", sys.argv[1]]))
+                   "--results", sys.argv[1], "-j", "1"]))
 """
+
+_HANGING_RUNNER = """
+import os, time
+from tinybench.results import Record
+
+def run(spec):  # the first run is quick, the others hang until interrupted
+    with open(os.environ["PIDS"], "a") as pids:
+        print(os.getpid(), file=pids)
+    time.sleep(0.2 if spec.task == "ad01" and spec.board == "stm32f746" else 600)
+    return Record(task=spec.task_name, model_hash="h", backend=spec.backend, board=spec.board,
+                  simulator=spec.simulator, clock_hz=1, cycles=1)
+"""
+_IN_WORKERS = """
+import sys
+from tinybench import cli, matrix
+from hanging import run
+
+matrix.run = run
+sys.exit(cli.main(["run", "--task", "ad01,kws01", "--backend", "tvm", "--board", "all",
+                   "--results", sys.argv[1], "-j", "2"]))
+"""
+
+
+def test_ctrl_c_stops_the_worker_processes_and_keeps_what_finished(tmp_path):
+    (tmp_path / "hanging.py").write_text(_HANGING_RUNNER)
+    results, pids = tmp_path / "results.jsonl", tmp_path / "pids"
+    env = {**os.environ, "PIDS": str(pids),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    child = subprocess.Popen([sys.executable, "-c", _IN_WORKERS, results], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not results.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the freed worker takes the next run
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        child.kill()
+    assert child.returncode == 130 and took < 5, stderr
+    assert "tinybench: interrupted; 1 finished and kept, 3 left" in stderr
+    assert "Traceback" not in stderr
+    assert [r.key for r in load_records(results)] == [("ad01", "tvm", "stm32f746", "iss")]
+    workers = {int(pid) for pid in pids.read_text().split()}
+    assert len(workers) == 2 and os.getpid() not in workers
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_ctrl_c_keeps_finished_records_and_a_resumed_run_does_only_the_rest(tmp_path,

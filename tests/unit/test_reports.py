@@ -260,7 +260,7 @@ def test_tinybench_run_fails_when_simulators_disagree(tmp_path, monkeypatch, cap
 
     iss = _simulated("iss", 1_000, 2_000)
     ran = [iss, _simulated("renode", 1_000, 2_000)]
-    monkeypatch.setattr(tinybench.matrix, "run_matrix", lambda *args: (ran, []))
+    monkeypatch.setattr(tinybench.matrix, "run_matrix", lambda *args, **kwargs: (ran, []))
     command = ["run", "--task", "kws01", "--backend", "tvm", "--board", "nrf52840",
                "--simulator", "all", "--results", str(tmp_path / "r.jsonl")]
     assert main(command) == 0

@@ -99,7 +99,7 @@ def test_latest_keeps_the_newest_record_of_each_key():
 
 def test_version_1_records_are_read_with_an_empty_environment():
     raw = json.loads(_record().to_json())
-    del raw["environment"]
+    del raw["environment"], raw["seconds"]
     raw["schema_version"] = 1
     power = get_board("nrf52840").power.mw  # schema 3 adds it from the board data
     assert parse_record(json.dumps(raw), "old.jsonl:1") == _record(power_mw=power)
@@ -107,7 +107,7 @@ def test_version_1_records_are_read_with_an_empty_environment():
 
 def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     raw = json.loads(_record().to_json())
-    for field in ("power_mw", "measured_energy_uj", "accuracy"):
+    for field in ("power_mw", "measured_energy_uj", "accuracy", "seconds"):
         del raw[field]
     raw["schema_version"] = 2
     record = parse_record(json.dumps(raw), "f.jsonl:1")
@@ -115,6 +115,7 @@ def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     assert record.power_mw == board.power.supply_v * board.power.run_current_ma
     assert record.energy_uj == pytest.approx(record.power_mw * record.latency_ms)
     assert record.accuracy is None and record.measured_energy_uj is None
+    assert record.seconds is None
 
 
 def test_an_accuracy_record_reads_back():

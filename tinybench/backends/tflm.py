@@ -30,7 +30,15 @@ from tinybench.backends.tflm_lib import (
     op_table,
 )
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, shipped, write_sealed
+from tinybench.paths import (
+    atomic_write,
+    cache_dir,
+    content_hash,
+    intact,
+    locked,
+    shipped,
+    write_sealed,
+)
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
@@ -162,13 +170,13 @@ def _arena_required(backend: TflmBackend, model: Path, board: Board, lib: TflmLi
     """The smallest arena the model runs with on `board`, measured once by `probe`, cached."""
     key = content_hash(model, lib.path, board.name, GLUE)
     cached = cache_dir("tflm", "arena") / f"{key}.json"
-    if intact(cached):
+    with locked(cached):
+        if not intact(cached):
+            generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
+            sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
+            required = probe(sources, board, input_bytes(model))
+            if not 0 < required <= generous:
+                raise BuildError(f"{model.name}: the arena probe reported {required} bytes")
+            write_sealed(cached, json.dumps({"arena_required_bytes": required}) + "\n")
         return json.loads(cached.read_text())["arena_required_bytes"]
-    generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
-    sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
-    required = probe(sources, board, input_bytes(model))
-    if not 0 < required <= generous:
-        raise BuildError(f"{model.name}: the arena probe reported {required} bytes")
-    write_sealed(cached, json.dumps({"arena_required_bytes": required}) + "\n")
-    return required
 

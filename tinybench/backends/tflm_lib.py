@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from tinybench import _cmd, deps
 from tinybench.errors import ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locked, seal
 from tinybench.toolchain import Toolchain, find_toolchain
 
 if TYPE_CHECKING:
@@ -82,8 +82,13 @@ class Op:
     registration: str  # e.g. "Register_CONV_2D"
 
 
-def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int = 2) -> TflmLibrary:
-    """The TFLM library for `board`'s core, `kernels` and builtin `ops`, built once, cached."""
+def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int | None = None
+            ) -> TflmLibrary:
+    """The TFLM library for `board`'s core, `kernels` and builtin `ops`, built once, cached.
+
+    Its objects compile `jobs` at a time (default: one per core); of two processes that want
+    the same library or object at once, one builds it and the other waits and reuses it.
+    """
     if kernels not in KERNEL_SETS:
         raise ConfigError(f"unknown kernel set '{kernels}'; use one of {', '.join(KERNEL_SETS)}")
     roots = {name: deps.locate(name) for name in COMPONENTS}
@@ -104,9 +109,10 @@ def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int = 2) -
                        _compiler_version(toolchain))
     out = cache_dir("tflm", f"{cpu.lower()}-{kernels}-{key}")
     lib = out / "libtflm.a"
-    if not intact(lib):
-        units = _units(roots, kernels, {table[op].registration for op in wanted})
-        _build(units, flags, toolchain, out, lib, jobs)
+    with locked(lib):
+        if not intact(lib):
+            units = _units(roots, kernels, {table[op].registration for op in wanted})
+            _build(units, flags, toolchain, out, lib, jobs or os.cpu_count() or 1)
     cxxflags = (*CXX_ONLY, *(f"-D{d}" for d in defines),
                 *(flag for p in includes for flag in ("-isystem", str(p))))
     return TflmLibrary(lib, kernels, cxxflags, deps.get("tflm").commit)
@@ -250,12 +256,13 @@ def _build(units: list[_Unit], flags: tuple[str, ...], toolchain: Toolchain, out
         key = content_hash(preprocessed, json.dumps(codegen), unit.opt,
                            _compiler_version(toolchain))
         obj = objects_dir / f"{key}-{unit.part}-{unit.source.stem}.o"
-        if obj.is_file():
-            return obj, False
-        tmp = obj.with_name(f".{obj.name}.{os.getpid()}.tmp")
-        _cmd.run([*argv, "-o", tmp], log=log)
-        tmp.replace(obj)
-        return obj, True
+        with locked(obj):  # appears whole (renamed into place) or not at all
+            if obj.is_file():
+                return obj, False
+            tmp = obj.with_name(f".{obj.name}.{os.getpid()}.tmp")
+            _cmd.run([*argv, "-o", tmp], log=log)
+            tmp.replace(obj)
+            return obj, True
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(compile_one, units))

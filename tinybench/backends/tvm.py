@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,15 @@ from typing import TYPE_CHECKING
 from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import cache_dir, content_hash, intact, shipped, write_sealed
+from tinybench.paths import (
+    atomic_write,
+    cache_dir,
+    content_hash,
+    intact,
+    locked,
+    shipped,
+    write_sealed,
+)
 
 if TYPE_CHECKING:
     import tvm
@@ -76,17 +83,18 @@ class TvmBackend:
         core = board.core.name
         key = content_hash(model, core, tvm.__version__, *(here / s for s in _OWN_SOURCES))
         cached = cache_dir("tvm", key)
-        if not all(intact(cached / name) for name in (KERNELS, GLUE, FACTS)):
-            plan, kernels = lower(model, core)
-            write_sealed(cached / KERNELS, kernels)
-            write_sealed(cached / GLUE, emit(plan, kernels))
-            facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
-                     "workspace_bytes": workspace_bytes(kernels), "kernel_calls": len(plan.calls),
-                     "input_bytes": nbytes(plan.tensors[plan.input])}
-            write_sealed(cached / FACTS, json.dumps(facts))
-        workdir.mkdir(parents=True, exist_ok=True)
+        with locked(cached):
+            if not all(intact(cached / name) for name in (KERNELS, GLUE, FACTS)):
+                plan, kernels = lower(model, core)
+                write_sealed(cached / KERNELS, kernels)
+                write_sealed(cached / GLUE, emit(plan, kernels))
+                facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
+                         "workspace_bytes": workspace_bytes(kernels),
+                         "kernel_calls": len(plan.calls),
+                         "input_bytes": nbytes(plan.tensors[plan.input])}
+                write_sealed(cached / FACTS, json.dumps(facts))
         for name in (KERNELS, GLUE):
-            shutil.copyfile(cached / name, workdir / name)
+            atomic_write(workdir / name, (cached / name).read_bytes())
         facts = json.loads((cached / FACTS).read_text())
         return FirmwareSources(
             backend=self.name,

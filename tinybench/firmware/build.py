@@ -10,14 +10,11 @@ The linker script's MEMORY regions are written from the board's data (`linker_me
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import os
 import re
 import shlex
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -26,7 +23,7 @@ from tinybench import _cmd
 from tinybench.artifacts import Firmware, FirmwareSources
 from tinybench.boards import Board, check_fit
 from tinybench.errors import BuildError, ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, seal, shipped
+from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locked, seal, shipped
 from tinybench.toolchain import Toolchain, find_toolchain
 
 FIRMWARE = shipped("firmware")
@@ -75,7 +72,7 @@ def build_firmware(
 
     config = (toolchain.version, board.name, opt, repr(sources), str(FIRMWARE))
     build_dir = cache_dir("builds", f"{board.name}-{sources.backend}-{content_hash(*config)}")
-    with _locked(build_dir):
+    with locked(build_dir):
         units = _units(sources, board, opt, toolchain, build_dir)
         stale = [u for u in units if not _fresh(u)]
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
@@ -211,10 +208,3 @@ def _raise_if_overflow(log: str, board: Board) -> None:
 def _read(path: Path) -> str | None:
     return path.read_text() if path.is_file() else None
 
-
-@contextmanager
-def _locked(build_dir: Path) -> Iterator[None]:
-    """Hold the build folder for this process (another one building it waits)."""
-    with (build_dir / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield

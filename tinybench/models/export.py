@@ -7,7 +7,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from tinybench.models import convert, twins
-from tinybench.paths import cache_dir, content_hash, intact, write_sealed
+from tinybench.paths import cache_dir, content_hash, intact, locked, write_sealed
 from tinybench.tasks import Task, base, get_task
 
 
@@ -21,8 +21,9 @@ def export(task: str, seed: int = twins.SEED) -> Path:
     if seed == twins.SEED:
         return twins.twin_path(spec.name)
     path = cache_dir("models") / f"{spec.name}-s{seed}-{_cache_key(spec, seed)}.tflite"
-    if not intact(path):
-        write_sealed(path, convert.convert_quietly(spec, seed, path.with_suffix(".log")))
+    with locked(path):
+        if not intact(path):
+            write_sealed(path, convert.convert_quietly(spec, seed, path.with_suffix(".log")))
     return path
 
 

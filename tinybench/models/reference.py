@@ -17,7 +17,7 @@ import numpy as np
 
 from tinybench.errors import ConfigError
 from tinybench.models.inspect import inspect_model
-from tinybench.paths import cache_dir, content_hash, intact, write_sealed
+from tinybench.paths import cache_dir, content_hash, intact, locked, write_sealed
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,16 @@ def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -
         )
     key = content_hash(model, str(count), str(seed), engine, version(package), Path(__file__))
     path = cache_dir("golden") / f"{model.stem}-{engine}-{key}.npz"
-    if intact(path):
+    with locked(path):
+        if not intact(path):
+            rng = np.random.default_rng(seed)
+            shape = info.inputs[0].shape
+            inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(count)]
+            buffer = io.BytesIO()
+            np.savez(buffer, inputs=np.stack(inputs), outputs=np.stack(run(model, inputs)))
+            write_sealed(path, buffer.getvalue())
         with np.load(path) as saved:
             return Golden(list(saved["inputs"]), list(saved["outputs"]))
-
-    rng = np.random.default_rng(seed)
-    shape = info.inputs[0].shape
-    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(count)]
-    result = Golden(inputs, run(model, inputs))
-    buffer = io.BytesIO()
-    np.savez(buffer, inputs=np.stack(result.inputs), outputs=np.stack(result.outputs))
-    write_sealed(path, buffer.getvalue())
-    return result
 
 
 def host_outputs(model: Path, inputs: list[np.ndarray], engine: str) -> list[np.ndarray]:

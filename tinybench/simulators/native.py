@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybench import _cmd
-from tinybench.paths import cache_dir, content_hash, intact, seal
+from tinybench.paths import cache_dir, content_hash, intact, locked, seal
 
 SOURCE = Path(__file__).with_name("blockcount.c")
 NO_BLOCK = 1  # matches blockcount.c
@@ -46,11 +46,12 @@ class _State(ctypes.Structure):
 def _library() -> ctypes.CDLL:
     """Compile blockcount.c once per source version into the cache and load it."""
     out = cache_dir("native") / f"blockcount-{content_hash(SOURCE)}.so"
-    if not intact(out):
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        _cmd.run(["cc", "-O2", "-shared", "-fPIC", "-o", tmp, SOURCE])
-        os.replace(tmp, out)
-        seal(out)
+    with locked(out):
+        if not intact(out):
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            _cmd.run(["cc", "-O2", "-shared", "-fPIC", "-o", tmp, SOURCE])
+            os.replace(tmp, out)
+            seal(out)
     return ctypes.CDLL(str(out))
 
 
