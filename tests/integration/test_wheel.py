@@ -19,7 +19,7 @@ REQUIRED = (
     "tinybench/_firmware/harness/th_api.h",
     "tinybench/_firmware/include/tb_board.h",
     "tinybench/_firmware/boards/nrf52840/board.c",
-    "tinybench/_firmware/boards/stm32f746/memory.ld",
+    "tinybench/_firmware/boards/stm32f746/board.c",
     "tinybench/_firmware/backends/minimal/minimal.c",
     "tinybench/_firmware/backends/tflm/tflm_backend.cc",
     "tinybench/_firmware/backends/tvm/tb_tvm_workspace.h",
