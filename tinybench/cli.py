@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_deps(commands)
     _add_report(commands)
     _add_compare(commands)
+    _add_profile(commands)
     _add_board(commands)
     _add_history(commands)
     _add_dashboard(commands)
@@ -261,6 +262,38 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(markdown_comparison(outcomes, thresholds), end="")
     fail_on_regressions(outcomes)
     check_coverage(outcomes, minimum_comparable(args.min_comparable, args.allow_incomparable))
+    return 0
+
+
+def _add_profile(commands: argparse._SubParsersAction) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.simulators import SIMULATORS
+    from tinybench.tasks import TASKS
+
+    p = commands.add_parser("profile", help="print the per-layer cycles and memory of one run")
+    p.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) or a .tflite file")
+    p.add_argument("--backend", required=True, help=", ".join(BACKENDS))
+    p.add_argument("--board", required=True, help=", ".join(all_boards()))
+    p.add_argument("--simulator", default="iss", help=f"{', '.join(SIMULATORS)} (default iss)")
+    p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+    p.add_argument("--chart", type=Path, help="also draw the layers into this PNG")
+    p.set_defaults(func=_cmd_profile)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from tinybench.analysis.layers import format_profile
+    from tinybench.profiling import profile
+    from tinybench.reports.layer_chart import layer_chart
+    from tinybench.spec import RunSpec
+
+    spec = RunSpec(args.task, args.backend, args.board, args.simulator, inputs=1, opt=args.opt)
+    result = profile(spec)
+    print(f"## {spec.label}\n")
+    print(format_profile(result))
+    if args.chart:
+        layer_chart(result, spec.label, args.chart)
+        print(f"\nchart written to {args.chart}", file=sys.stderr)
     return 0
 
 

@@ -118,7 +118,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
                                session_script(tensor.astype(np.int8).tobytes()),
                                INSTRUCTION_BUDGET)
         sessions.append(completed_session(result.uart_output, "the firmware"))
-        start, end = _inference_marks(result)
+        start, end = inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
     return Measured(cycles=int(statistics.median(cycles)),
@@ -127,7 +127,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
                     outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
 
 
-def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
+def inference_marks(result: SimResult) -> tuple[Mark, Mark]:
     """The two CYCCNT reads around the one inference of a session (the harness contract)."""
     if len(result.marks) != 2:
         raise SimulationError(f"expected 2 cycle-counter reads around the inference, the "

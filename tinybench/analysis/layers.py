@@ -1,0 +1,169 @@
+"""Per-layer profile: the cycles of each layer of an inference and the arena live while it runs.
+
+The firmware of a profile build (TB_PROFILE_LAYERS) reads DWT CYCCNT around every layer and
+reports the layers' cycles and its engine's activation plan (firmware/README.md). A layer is a
+TFLM operator, or one TVM kernel call (TVM fuses ops; each kernel is matched with the model's
+op it computes). The cycles of the layers plus the overhead between them (the engine's own
+work and the marks) equal the instrumented inference's cycles exactly; in a simulator the
+marks also give each layer's instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tinybench.artifacts import Mark
+from tinybench.errors import SimulationError
+from tinybench.models.inspect import LayerInfo
+from tinybench.protocol import Session
+
+# The model ops a TVM kernel can compute, by the first op of its fused name
+_KERNEL_OPS = {
+    "conv2d": ("CONV_2D", "DEPTHWISE_CONV_2D"),
+    "matmul": ("FULLY_CONNECTED",),
+    "global": ("AVERAGE_POOL_2D", "MEAN"),
+    "avg": ("AVERAGE_POOL_2D",),
+    "max": ("MAX_POOL_2D",),
+    "reshape": ("RESHAPE",),
+    "softmax": ("SOFTMAX",),
+    "add": ("ADD",),
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    op: str  # the model's op, e.g. "CONV_2D"
+    kernel: str  # what the engine ran: the op for TFLM, the fused kernel for TVM
+    output_shape: tuple[int, ...]
+    macs: int
+    weight_bytes: int
+    cycles: int
+    instructions: int | None  # known in a simulator
+    live_bytes: int  # planned arena bytes live while the layer runs
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    layers: tuple[Layer, ...]
+    cycles: int  # the instrumented inference
+    overhead_cycles: int  # cycles outside every layer: the engine between layers, the marks
+    persistent_bytes: int  # arena outside the planned buffers
+    arena_bytes: int  # what the engine reports using
+    plain_cycles: int | None = None  # the same inference in the uninstrumented build
+
+    @property
+    def peak(self) -> Layer:
+        """The layer with the most live activation bytes (the first, on a tie)."""
+        return max(self.layers, key=lambda layer: layer.live_bytes)
+
+    @property
+    def instrumentation_cycles(self) -> int | None:
+        """What the marks cost: the instrumented inference minus the uninstrumented one."""
+        return None if self.plain_cycles is None else self.cycles - self.plain_cycles
+
+
+def match_kernels(kernels: Sequence[str], model: Sequence[LayerInfo]) -> list[LayerInfo | None]:
+    """For each TVM kernel in call order, the model op it computes (None: no op matches).
+
+    Each kernel takes the first op not yet taken whose type its fused name starts with.
+    """
+    taken: set[int] = set()
+    matched: list[LayerInfo | None] = []
+    for kernel in kernels:
+        first = re.sub(r"\d+$", "", kernel.removeprefix("fused_").split("_")[0])
+        ops = _KERNEL_OPS.get(first, ())
+        layer = next((m for m in model if m.index not in taken and m.op in ops), None)
+        if layer is not None:
+            taken.add(layer.index)
+        matched.append(layer)
+    return matched
+
+
+def live_bytes(plan: Sequence[tuple[int, int, int, int]], layers: int) -> list[int]:
+    """Per layer, the bytes of the planned buffers (offset, size, first, last) live in it."""
+    return [sum(size for _, size, first, last in plan if first <= i <= last)
+            for i in range(layers)]
+
+
+def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
+                  session: Session, marks: Sequence[Mark] = (),
+                  plain_cycles: int | None = None) -> LayerProfile:
+    """The profile of a profile build's session (one timed inference) and, in a simulator,
+    its CYCCNT marks: around the inference, then before and after each layer."""
+    cycles = session.layer_cycles
+    if not cycles or len(cycles) != len(described) or not session.cycles:
+        raise SimulationError(f"the profile firmware reported {len(cycles)} layers, the model "
+                              f"has {len(described)}; is it a profile build of this model?")
+    total = session.cycles[-1]
+    overhead = total - sum(cycles)
+    if overhead < 0:
+        raise SimulationError(f"the layers' cycles ({sum(cycles)}) exceed the inference's "
+                              f"({total})")
+    instructions = _instructions(marks, cycles) if marks else [None] * len(cycles)
+    live = live_bytes(session.plan, len(cycles))
+    layers = tuple(
+        Layer(index=i, op=info.op if info else "-", kernel=kernel,
+              output_shape=info.output_shape if info else (),
+              macs=info.macs if info else 0, weight_bytes=info.weight_bytes if info else 0,
+              cycles=cycles[i], instructions=instructions[i], live_bytes=live[i])
+        for i, (info, kernel) in enumerate(zip(described, kernels, strict=True))
+    )
+    return LayerProfile(layers, total, overhead, session.persistent_bytes or 0,
+                        session.arena_bytes or 0, plain_cycles)
+
+
+def _instructions(marks: Sequence[Mark], cycles: Sequence[int]) -> list[int]:
+    """Each layer's instructions from the marks; its cycles must equal the firmware's."""
+    if len(marks) != 2 + 2 * len(cycles):
+        raise SimulationError(f"expected {2 + 2 * len(cycles)} cycle-counter reads in a profile "
+                              f"of {len(cycles)} layers, the firmware made {len(marks)}")
+    pairs = [(marks[1 + 2 * i], marks[2 + 2 * i]) for i in range(len(cycles))]
+    for i, (begin, end) in enumerate(pairs):
+        if end.cycles - begin.cycles != cycles[i]:
+            raise SimulationError(f"layer {i}: the firmware measured {cycles[i]} cycles, the "
+                                  f"simulator {end.cycles - begin.cycles}")
+    return [end.instructions - begin.instructions for begin, end in pairs]
+
+
+def format_profile(profile: LayerProfile) -> str:
+    """The per-layer table in Markdown, with the overhead and total rows that add up."""
+    from tabulate import tabulate
+
+    def share(cycles: int) -> str:
+        return f"{100 * cycles / profile.cycles:.1f} %"
+
+    peak = profile.peak.index
+    rows = [
+        (layer.index, layer.op, layer.kernel if layer.kernel != layer.op else "",
+         "x".join(map(str, layer.output_shape)), layer.macs, layer.weight_bytes, layer.cycles,
+         share(layer.cycles), f"{layer.cycles / layer.macs:.2f}" if layer.macs else "",
+         "" if layer.instructions is None else layer.instructions,
+         f"{layer.live_bytes}{' (peak)' if layer.index == peak else ''}")
+        for layer in profile.layers
+    ]
+    rows.append(("", "overhead", "", "", "", "", profile.overhead_cycles,
+                 share(profile.overhead_cycles), "", "", ""))
+    rows.append(("", "total", "", "", sum(r.macs for r in profile.layers),
+                 sum(r.weight_bytes for r in profile.layers), profile.cycles, "100.0 %", "", "",
+                 ""))
+    table = tabulate(rows, tablefmt="github", disable_numparse=True, headers=(
+        "layer", "op", "kernel", "output", "MACs", "weight bytes", "cycles", "share",
+        "cycles/MAC", "instructions", "live bytes"))
+    notes = [
+        f"Arena: {profile.arena_bytes} bytes = {profile.peak.live_bytes} live at the peak "
+        f"(layer {peak}, {profile.peak.op}) + {profile.persistent_bytes} persistent"
+        f"{_padding(profile)}.",
+    ]
+    if profile.plain_cycles is not None:
+        notes.append(f"Instrumented: {profile.cycles} cycles; uninstrumented build: "
+                     f"{profile.plain_cycles} cycles (the marks cost "
+                     f"{profile.instrumentation_cycles}).")
+    return "\n".join([table, "", *notes])
+
+
+def _padding(profile: LayerProfile) -> str:
+    rest = profile.arena_bytes - profile.peak.live_bytes - profile.persistent_bytes
+    return f" + {rest} between buffers (alignment, fragmentation)" if rest else ""
