@@ -320,6 +320,10 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
                          "pseudo-terminal, for board run --port")
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
+    for verb in (f, r, s):
+        verb.add_argument("--profile", action="store_true",
+                          help="the profile build: per-layer cycles and memory (run: print "
+                          "them instead of appending a record)")
     for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (s, _cmd_board_simulate)):
         verb.add_argument("--board", required=True, help=", ".join(all_boards()))
         verb.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) "
@@ -332,7 +336,8 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
 def _board_firmware(args: argparse.Namespace):
     from tinybench.board import build_named
 
-    return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt)
+    return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt,
+                       profile=args.profile)
 
 
 def _cmd_board_flash(args: argparse.Namespace) -> int:
@@ -345,10 +350,16 @@ def _cmd_board_flash(args: argparse.Namespace) -> int:
 
 
 def _cmd_board_run(args: argparse.Namespace) -> int:
-    from tinybench.board.runner import run_on_board
+    from tinybench.analysis.layers import format_profile
+    from tinybench.board.runner import profile_on_board, run_on_board
     from tinybench.reports.markdown import markdown_report
     from tinybench.results import append_records
 
+    if args.profile:
+        target = _board_firmware(args)
+        print(f"## {args.task}/{args.backend}/{args.board}/board\n")
+        print(format_profile(profile_on_board(target, args.port, args.timeout)))
+        return 0
     record = run_on_board(_board_firmware(args), args.port, args.runs, args.warmups,
                           args.timeout)
     append_records(args.results, [record])

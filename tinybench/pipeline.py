@@ -185,6 +185,7 @@ class Prepared:
     golden: Golden  # seeded inputs and the backend's host reference outputs
     model_hash: str
     tools: dict[str, str]  # versions that shape the figures: compiler, cycle model, engine
+    model: Path | None = None  # the .tflite the firmware runs
 
 
 def missing(spec: RunSpec, stages: Stages | None = None) -> str | None:
@@ -230,7 +231,7 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
         memory = stages.measure(firmware, board)
     with _stage(Stage.REFERENCE, model_hash, tools):
         golden = stages.golden(model, spec.inputs, backend.reference)
-    return Prepared(spec, firmware, memory, golden, model_hash, tools)
+    return Prepared(spec, firmware, memory, golden, model_hash, tools, model)
 
 
 def run(spec: RunSpec, stages: Stages | None = None) -> Record:

@@ -22,9 +22,11 @@ import time
 
 import numpy as np
 
+from tinybench.analysis.layers import LayerProfile
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 from tinybench.pipeline import Prepared, output_check
+from tinybench.profiling import session_profile
 from tinybench.protocol import Session, completed_session, parse_session, session_commands
 from tinybench.provenance import make_record
 from tinybench.results import Memory, Record
@@ -136,6 +138,20 @@ def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
     return dataclasses.replace(
         record, clock_hz=last.clock_hz or board.clock_hz,
         options={**record.options, "runs": str(runs), "warmups": str(warmups)})
+
+
+def profile_on_board(target: Prepared, port: str, timeout: float = TIMEOUT) -> LayerProfile:
+    """The per-layer profile of the first reference input on a board flashed with the profile
+    build (`tinybench board flash --profile`)."""
+    with Dut(port, timeout) as dut:
+        dut.sync()
+        _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
+        session = run_session(dut, target.golden.inputs[0].astype(np.int8).tobytes(), 1, 0)
+    if not session.layer_cycles:
+        raise DeviceError(f"{port}: the board reported no layers; flash the profile build with "
+                          f"tinybench board flash --profile --board {target.spec.board} "
+                          f"--task {target.spec.task} --backend {target.spec.backend}")
+    return session_profile(target, session)
 
 
 def _check_model(session: Session, target: Prepared, port: str) -> None:
