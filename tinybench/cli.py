@@ -278,23 +278,32 @@ def _add_profile(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--simulator", default="iss", help=f"{', '.join(SIMULATORS)} (default iss)")
     p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
     p.add_argument("--chart", type=Path, help="also draw the layers into this PNG")
+    p.add_argument("--results", type=Path, help="also append the run's record to this file")
     p.set_defaults(func=_cmd_profile)
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
     from tinybench.analysis.layers import format_profile
-    from tinybench.profiling import profile
+    from tinybench.pipeline import run
     from tinybench.reports.layer_chart import layer_chart
+    from tinybench.results import append_records
     from tinybench.spec import RunSpec
 
-    spec = RunSpec(args.task, args.backend, args.board, args.simulator, inputs=1, opt=args.opt)
-    result = profile(spec)
+    spec = RunSpec(args.task, args.backend, args.board, args.simulator, inputs=1, opt=args.opt,
+                   profile=True)
+    record = run(spec)
+    if args.results:
+        append_records(args.results, [record])
+        print(f"record appended to {args.results}", file=sys.stderr)
+    if record.profile is None:
+        print(f"tinybench: error: {spec.label}: {record.broken}", file=sys.stderr)
+        return 1
     print(f"## {spec.label}\n")
-    print(format_profile(result))
+    print(format_profile(record.profile))
     if args.chart:
-        layer_chart(result, spec.label, args.chart)
+        layer_chart(record.profile, spec.label, args.chart)
         print(f"\nchart written to {args.chart}", file=sys.stderr)
-    return 0
+    return 1 if record.broken else 0
 
 
 def _add_board(commands: argparse._SubParsersAction) -> None:

@@ -113,9 +113,8 @@ def test_board_run_profile_on_the_pty_prints_the_simulated_layers(capsys):
 
     from tinybench.analysis.layers import format_profile
     from tinybench.board import build_named
-    from tinybench.profiling import profile
 
-    simulated = profile(RunSpec("kws01", "tvm", "nrf52840", inputs=1))
+    simulated = run(RunSpec("kws01", "tvm", "nrf52840", inputs=1, profile=True)).profile
     firmware = build_named("kws01", "tvm", "nrf52840", inputs=1, profile=True).firmware
     with SerialSimulation(firmware.elf, firmware.board, idle_timeout=30) as sim:
         code = cli.main(["board", "run", "--profile", "--board", "nrf52840", "--task", "kws01",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tinybench.artifacts import Layer, LayerProfile
 from tinybench.errors import ConfigError
 from tinybench.results import (
     METRICS,
@@ -102,7 +103,23 @@ def test_version_1_records_are_read_with_an_empty_environment():
     assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
 
 
-@pytest.mark.parametrize("version", [None, 0, 3, "1"])
+def test_version_2_records_are_read_without_a_profile():
+    raw = json.loads(_record().to_json())
+    del raw["profile"]
+    raw["schema_version"] = 2
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
+
+
+def test_a_profile_survives_a_round_trip_through_json():
+    layer = Layer(index=0, op="CONV_2D", kernel="CONV_2D", output_shape=(1, 4, 4, 8), macs=10,
+                  weight_bytes=5, cycles=90, instructions=70, activation_bytes=512)
+    record = _record(profile=LayerProfile((layer,), cycles=100, overhead_cycles=10,
+                                          persistent_bytes=64, arena_bytes=576,
+                                          plain_cycles=95))
+    assert parse_record(record.to_json(), "here") == record
+
+
+@pytest.mark.parametrize("version", [None, 0, 4, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version

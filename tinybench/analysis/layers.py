@@ -1,4 +1,4 @@
-"""Per-layer profile: the cycles of each layer of an inference and the arena live while it runs.
+"""Per-layer profile: the cycles of each layer of an inference and the arena it needs.
 
 The firmware of a profile build (TB_PROFILE_LAYERS) reads DWT CYCCNT around every layer and
 reports the layers' cycles and its engine's activation plan (firmware/README.md). A layer is a
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
-from tinybench.artifacts import Mark
+from tinybench.artifacts import FirmwareSources, Layer, LayerProfile, Mark
 from tinybench.errors import SimulationError
-from tinybench.models.inspect import LayerInfo
+from tinybench.models.inspect import LayerInfo, inspect_model
 from tinybench.protocol import Session
 
 # The model ops a TVM kernel can compute, by the first op of its fused name
@@ -30,39 +30,6 @@ _KERNEL_OPS = {
     "softmax": ("SOFTMAX",),
     "add": ("ADD",),
 }
-
-
-@dataclass(frozen=True)
-class Layer:
-    index: int
-    op: str  # the model's op, e.g. "CONV_2D"
-    kernel: str  # what the engine ran: the op for TFLM, the fused kernel for TVM
-    output_shape: tuple[int, ...]
-    macs: int
-    weight_bytes: int
-    cycles: int
-    instructions: int | None  # known in a simulator
-    live_bytes: int  # planned arena bytes live while the layer runs
-
-
-@dataclass(frozen=True)
-class LayerProfile:
-    layers: tuple[Layer, ...]
-    cycles: int  # the instrumented inference
-    overhead_cycles: int  # cycles outside every layer: the engine between layers, the marks
-    persistent_bytes: int  # arena outside the planned buffers
-    arena_bytes: int  # what the engine reports using
-    plain_cycles: int | None = None  # the same inference in the uninstrumented build
-
-    @property
-    def peak(self) -> Layer:
-        """The layer with the most live activation bytes (the first, on a tie)."""
-        return max(self.layers, key=lambda layer: layer.live_bytes)
-
-    @property
-    def instrumentation_cycles(self) -> int | None:
-        """What the marks cost: the instrumented inference minus the uninstrumented one."""
-        return None if self.plain_cycles is None else self.cycles - self.plain_cycles
 
 
 def match_kernels(kernels: Sequence[str], model: Sequence[LayerInfo]) -> list[LayerInfo | None]:
@@ -82,10 +49,22 @@ def match_kernels(kernels: Sequence[str], model: Sequence[LayerInfo]) -> list[La
     return matched
 
 
-def live_bytes(plan: Sequence[tuple[int, int, int, int]], layers: int) -> list[int]:
-    """Per layer, the bytes of the planned buffers (offset, size, first, last) live in it."""
-    return [sum(size for _, size, first, last in plan if first <= i <= last)
-            for i in range(layers)]
+def layers_of(model: Path, sources: FirmwareSources) -> tuple[list[LayerInfo | None], list[str]]:
+    """The model op of each layer the engine marks, and the engine's name for that layer: a
+    backend whose layers are not the model's operators lists them in `extra["layers"]`."""
+    ops = inspect_model(model).layers
+    kernels = sources.extra.get("layers")
+    if kernels is None:
+        return list(ops), [layer.op for layer in ops]
+    names = kernels.split(",")
+    return match_kernels(names, ops), names
+
+
+def activation_bytes(plan: Sequence[tuple[int, int, int, int]], layers: int) -> list[int]:
+    """Per layer, the arena the planned buffers (offset, size, first, last) live in it span:
+    up to the end of the highest. Its peak is the plan's size: that layer sizes the arena."""
+    return [max((offset + size for offset, size, first, last in plan if first <= i <= last),
+                default=0) for i in range(layers)]
 
 
 def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
@@ -103,12 +82,12 @@ def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
         raise SimulationError(f"the layers' cycles ({sum(cycles)}) exceed the inference's "
                               f"({total})")
     instructions = _instructions(marks, cycles) if marks else [None] * len(cycles)
-    live = live_bytes(session.plan, len(cycles))
+    spans = activation_bytes(session.plan, len(cycles))
     layers = tuple(
         Layer(index=i, op=info.op if info else "-", kernel=kernel,
               output_shape=info.output_shape if info else (),
               macs=info.macs if info else 0, weight_bytes=info.weight_bytes if info else 0,
-              cycles=cycles[i], instructions=instructions[i], live_bytes=live[i])
+              cycles=cycles[i], instructions=instructions[i], activation_bytes=spans[i])
         for i, (info, kernel) in enumerate(zip(described, kernels, strict=True))
     )
     return LayerProfile(layers, total, overhead, session.persistent_bytes or 0,
@@ -141,7 +120,7 @@ def format_profile(profile: LayerProfile) -> str:
          "x".join(map(str, layer.output_shape)), layer.macs, layer.weight_bytes, layer.cycles,
          share(layer.cycles), f"{layer.cycles / layer.macs:.2f}" if layer.macs else "",
          "" if layer.instructions is None else layer.instructions,
-         f"{layer.live_bytes}{' (peak)' if layer.index == peak else ''}")
+         f"{layer.activation_bytes}{' (peak)' if layer.index == peak else ''}")
         for layer in profile.layers
     ]
     rows.append(("", "overhead", "", "", "", "", profile.overhead_cycles,
@@ -151,9 +130,9 @@ def format_profile(profile: LayerProfile) -> str:
                  ""))
     table = tabulate(rows, tablefmt="github", disable_numparse=True, headers=(
         "layer", "op", "kernel", "output", "MACs", "weight bytes", "cycles", "share",
-        "cycles/MAC", "instructions", "live bytes"))
+        "cycles/MAC", "instructions", "activation bytes"))
     notes = [
-        f"Arena: {profile.arena_bytes} bytes = {profile.peak.live_bytes} live at the peak "
+        f"Arena: {profile.arena_bytes} bytes = {profile.peak.activation_bytes} of activations at the peak "
         f"(layer {peak}, {profile.peak.op}) + {profile.persistent_bytes} persistent"
         f"{_padding(profile)}.",
     ]
@@ -165,5 +144,5 @@ def format_profile(profile: LayerProfile) -> str:
 
 
 def _padding(profile: LayerProfile) -> str:
-    rest = profile.arena_bytes - profile.peak.live_bytes - profile.persistent_bytes
-    return f" + {rest} between buffers (alignment, fragmentation)" if rest else ""
+    rest = profile.arena_bytes - profile.peak.activation_bytes - profile.persistent_bytes
+    return f" + {rest} of alignment" if rest else ""

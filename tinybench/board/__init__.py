@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from tinybench.errors import ConfigError, ToolNotFoundError
 from tinybench.matrix import matrix
-from tinybench.pipeline import Prepared, Stages, missing_to_build, prepare
-from tinybench.profiling import profile_build
+from tinybench.pipeline import Prepared, Stages, missing_to_build, prepare, profile_build
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5, opt: str = "-O2",
                 stages: Stages | None = None, profile: bool = False) -> Prepared:
     """`prepare` one task, backend and board given by name (checked as `tinybench run` does);
-    with `profile`, its firmware is the profile build (tinybench.profiling)."""
+    with `profile`, its firmware is the profile build (pipeline.profile_build)."""
     specs = matrix(task, backend, board, inputs=inputs, opt=opt, stages=stages)
     if len(specs) != 1:
         raise ConfigError("a board runs one task with one backend; name one of each")

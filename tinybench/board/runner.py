@@ -22,11 +22,10 @@ import time
 
 import numpy as np
 
-from tinybench.analysis.layers import LayerProfile
+from tinybench.artifacts import LayerProfile
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import Prepared, output_check
-from tinybench.profiling import session_profile
+from tinybench.pipeline import Prepared, output_check, session_profile
 from tinybench.protocol import Session, completed_session, parse_session, session_commands
 from tinybench.provenance import make_record
 from tinybench.results import Memory, Record

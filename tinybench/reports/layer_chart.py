@@ -1,4 +1,4 @@
-"""A PNG chart of a per-layer profile: cycles as bars, live activation memory as a line."""
+"""A PNG chart of a per-layer profile: cycles as bars, activation memory as a line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tinybench.paths import atomic_write
 
 
 def layer_chart(profile: LayerProfile, title: str, path: Path) -> None:
-    """Draw each layer's cycles and live arena bytes; write the PNG atomically."""
+    """Draw each layer's cycles and the arena its activations span; write the PNG atomically."""
     index = [layer.index for layer in profile.layers]
     figure = Figure(figsize=(max(6.0, 0.35 * len(index) + 2), 5), layout="constrained")
     cycles = figure.subplots()
@@ -22,9 +22,9 @@ def layer_chart(profile: LayerProfile, title: str, path: Path) -> None:
                       rotation=60, ha="right", fontsize=7)
     cycles.set_ylabel("cycles per layer (thousands)")
     memory = cycles.twinx()
-    memory.plot(index, [layer.live_bytes / 1024 for layer in profile.layers], color="C1",
-                marker="o", label="live activations")
-    memory.set_ylabel("live activation memory (KiB)")
+    memory.plot(index, [layer.activation_bytes / 1024 for layer in profile.layers], color="C1",
+                marker="o", label="activations (arena span)")
+    memory.set_ylabel("activation memory in the arena (KiB)")
     memory.set_ylim(bottom=0)
     cycles.set_title(title)
     figure.legend(loc="upper right", fontsize=8)

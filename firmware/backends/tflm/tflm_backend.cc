@@ -67,11 +67,13 @@ public:
     struct tb_buffer buffers[kMaxBuffers];
     size_t count;
     bool overflow;
+    size_t planned; /* the plan's size, as TFLM asked for it to size the arena's head */
 
     TfLiteStatus Init(unsigned char *scratch, int size) override
     {
         count = 0;
         overflow = false;
+        planned = 0;
         return GreedyMemoryPlanner::Init(scratch, size);
     }
     TfLiteStatus AddBuffer(int size, int first, int last) override
@@ -83,6 +85,11 @@ public:
     {
         /* the base calls the three-argument AddBuffer (recording it), then sets the offset */
         return GreedyMemoryPlanner::AddBuffer(size, first, last, offline_offset);
+    }
+    size_t GetMaximumMemorySize() override
+    {
+        planned = GreedyMemoryPlanner::GetMaximumMemorySize();
+        return planned;
     }
     TfLiteStatus GetOffsetForBuffer(int index, int *offset) override
     {
@@ -235,16 +242,11 @@ extern "C" size_t tb_backend_plan(const struct tb_buffer **buffers)
     return planner->count;
 }
 
-/* The arena outside the planned buffers. The planner's own scratch memory is arena that
- * inference has since reused, so the plan's extent comes from the recorded buffers. */
+/* The arena outside the plan, whose size is the planner's own answer when TFLM sized the
+ * arena's head with it (its scratch memory is arena that has been reused since). */
 extern "C" size_t tb_backend_persistent_bytes(void)
 {
-    size_t planned = 0;
-    for (size_t i = 0; i < planner->count; ++i) {
-        size_t end = planner->buffers[i].offset + planner->buffers[i].size;
-        planned = end > planned ? end : planned;
-    }
-    return arena_used - planned;
+    return arena_used - planner->planned;
 }
 #endif
 
