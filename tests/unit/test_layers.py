@@ -5,9 +5,9 @@ import re
 import pytest
 
 from tinybench.analysis.layers import (
+    activation_bytes,
     build_profile,
     format_profile,
-    activation_bytes,
     match_kernels,
 )
 from tinybench.artifacts import Mark
@@ -70,7 +70,8 @@ def test_layers_and_overhead_add_up_to_the_inference_exactly():
 
 def test_activation_bytes_span_the_buffers_alive_in_each_layer():
     # layer 1 holds 300 bytes of data, but the buffer at 400 makes it span 600 of the arena
-    assert activation_bytes(((0, 400, 0, 0), (400, 200, 0, 1), (0, 100, 1, 2)), 3) == [600, 600, 100]
+    plan = ((0, 400, 0, 0), (400, 200, 0, 1), (0, 100, 1, 2))
+    assert activation_bytes(plan, 3) == [600, 600, 100]
 
 
 def test_the_table_names_the_peak_layer_and_adds_up_the_arena():
@@ -79,7 +80,8 @@ def test_the_table_names_the_peak_layer_and_adds_up_the_arena():
     text = format_profile(profile)
     assert "| 0       | CONV_2D" in text and "600 (peak)" in text
     assert re.search(r"\| overhead +\|( +\|){4} 80 +\| 8\.0 % ", text)
-    assert "Arena: 700 bytes = 600 of activations at the peak (layer 0, CONV_2D) + 100 persistent." in text
+    assert ("Arena: 700 bytes = 600 of activations at the peak (layer 0, CONV_2D) + 100 "
+            "persistent.") in text
 
 
 def test_simulator_marks_must_agree_with_the_firmware():

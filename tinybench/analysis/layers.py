@@ -132,8 +132,8 @@ def format_profile(profile: LayerProfile) -> str:
         "layer", "op", "kernel", "output", "MACs", "weight bytes", "cycles", "share",
         "cycles/MAC", "instructions", "activation bytes"))
     notes = [
-        f"Arena: {profile.arena_bytes} bytes = {profile.peak.activation_bytes} of activations at the peak "
-        f"(layer {peak}, {profile.peak.op}) + {profile.persistent_bytes} persistent"
+        f"Arena: {profile.arena_bytes} bytes = {profile.peak.activation_bytes} of activations "
+        f"at the peak (layer {peak}, {profile.peak.op}) + {profile.persistent_bytes} persistent"
         f"{_padding(profile)}.",
     ]
     if profile.plain_cycles is not None:
