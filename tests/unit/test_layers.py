@@ -84,10 +84,17 @@ def test_the_table_names_the_peak_layer_and_adds_up_the_arena():
             "persistent.") in text
 
 
-def test_simulator_marks_must_agree_with_the_firmware():
-    with pytest.raises(SimulationError, match="layer 1: the firmware measured 300 cycles"):
-        build_profile(MODEL, [m.op for m in MODEL], parse_session(SESSION),
-                      marks((500, 301, 120), (1, 1, 1)))
+def test_a_simulators_marks_give_the_cycles_and_a_board_its_dwt_readings():
+    session = parse_session(SESSION)
+    simulated = build_profile(MODEL, [m.op for m in MODEL], session,
+                              marks((500, 301, 120), (1, 1, 1)))
+    assert [layer.cycles for layer in simulated.layers] == [500, 301, 120]
+    assert simulated.overhead_cycles == 79
+    board = build_profile(MODEL, [m.op for m in MODEL], session)
+    assert [layer.cycles for layer in board.layers] == [500, 300, 120]
+    assert {layer.instructions for layer in board.layers} == {None}
+    with pytest.raises(SimulationError, match="expected 8 cycle-counter reads"):
+        build_profile(MODEL, [m.op for m in MODEL], session, marks((500,), (1,)))
 
 
 def test_a_layer_count_unlike_the_model_is_refused():

@@ -70,41 +70,48 @@ def activation_bytes(plan: Sequence[tuple[int, int, int, int]], layers: int) -> 
 def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
                   session: Session, marks: Sequence[Mark] = (),
                   plain_cycles: int | None = None) -> LayerProfile:
-    """The profile of a profile build's session (one timed inference) and, in a simulator,
-    its CYCCNT marks: around the inference, then before and after each layer."""
-    cycles = session.layer_cycles
-    if not cycles or len(cycles) != len(described) or not session.cycles:
-        raise SimulationError(f"the profile firmware reported {len(cycles)} layers, the model "
-                              f"has {len(described)}; is it a profile build of this model?")
-    total = session.cycles[-1]
+    """The profile of a profile build's session (one timed inference).
+
+    In a simulator, `marks` are its CYCCNT reads (around the inference, then before and after
+    each layer) and give the cycles and instructions: the simulator's cycle model, which
+    Renode's own DWT does not follow. On a board the firmware's DWT readings give the cycles.
+    """
+    if not session.layer_cycles or len(session.layer_cycles) != len(described):
+        raise SimulationError(f"the profile firmware reported {len(session.layer_cycles)} "
+                              f"layers, the model has {len(described)}; is it a profile build "
+                              "of this model?")
+    if marks:
+        total, cycles, instructions = _from_marks(marks, len(described))
+    elif session.cycles:
+        total, cycles, instructions = session.cycles[-1], session.layer_cycles, None
+    else:
+        raise SimulationError("the profile firmware reported no inference cycles")
     overhead = total - sum(cycles)
     if overhead < 0:
         raise SimulationError(f"the layers' cycles ({sum(cycles)}) exceed the inference's "
                               f"({total})")
-    instructions = _instructions(marks, cycles) if marks else [None] * len(cycles)
     spans = activation_bytes(session.plan, len(cycles))
     layers = tuple(
         Layer(index=i, op=info.op if info else "-", kernel=kernel,
               output_shape=info.output_shape if info else (),
               macs=info.macs if info else 0, weight_bytes=info.weight_bytes if info else 0,
-              cycles=cycles[i], instructions=instructions[i], activation_bytes=spans[i])
+              cycles=cycles[i], instructions=instructions[i] if instructions else None,
+              activation_bytes=spans[i])
         for i, (info, kernel) in enumerate(zip(described, kernels, strict=True))
     )
     return LayerProfile(layers, total, overhead, session.persistent_bytes or 0,
                         session.arena_bytes or 0, plain_cycles)
 
 
-def _instructions(marks: Sequence[Mark], cycles: Sequence[int]) -> list[int]:
-    """Each layer's instructions from the marks; its cycles must equal the firmware's."""
-    if len(marks) != 2 + 2 * len(cycles):
-        raise SimulationError(f"expected {2 + 2 * len(cycles)} cycle-counter reads in a profile "
-                              f"of {len(cycles)} layers, the firmware made {len(marks)}")
-    pairs = [(marks[1 + 2 * i], marks[2 + 2 * i]) for i in range(len(cycles))]
-    for i, (begin, end) in enumerate(pairs):
-        if end.cycles - begin.cycles != cycles[i]:
-            raise SimulationError(f"layer {i}: the firmware measured {cycles[i]} cycles, the "
-                                  f"simulator {end.cycles - begin.cycles}")
-    return [end.instructions - begin.instructions for begin, end in pairs]
+def _from_marks(marks: Sequence[Mark], layers: int) -> tuple[int, list[int], list[int]]:
+    """The inference's cycles, and each layer's cycles and instructions, from the marks."""
+    if len(marks) != 2 + 2 * layers:
+        raise SimulationError(f"expected {2 + 2 * layers} cycle-counter reads in a profile "
+                              f"of {layers} layers, the firmware made {len(marks)}")
+    pairs = [(marks[1 + 2 * i], marks[2 + 2 * i]) for i in range(layers)]
+    return (marks[-1].cycles - marks[0].cycles,
+            [end.cycles - begin.cycles for begin, end in pairs],
+            [end.instructions - begin.instructions for begin, end in pairs])
 
 
 def format_profile(profile: LayerProfile) -> str:
