@@ -33,8 +33,9 @@ def test_kws01_has_a_row_per_op_and_the_cycles_add_up(backend, board):
     assert sum(layer.cycles for layer in layers) + result.overhead_cycles == result.cycles
     assert 0 <= result.overhead_cycles < 0.01 * result.cycles
     assert all(layer.instructions and layer.cycles for layer in layers)
-    biggest = max(layers, key=lambda layer: layer.macs)
-    assert biggest in sorted(layers, key=lambda layer: -layer.cycles)[:3]
+    # the op with the most MACs (several layers may share that count) is among the top three
+    most_expensive = sorted(layers, key=lambda layer: -layer.cycles)[:3]
+    assert max(layer.macs for layer in most_expensive) == max(layer.macs for layer in layers)
     # the marks cost little, and the benchmark's own build stays without them
     assert 0 < result.instrumentation_cycles < 0.001 * result.cycles
 
