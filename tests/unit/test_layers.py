@@ -112,3 +112,11 @@ def test_tvm_kernels_take_the_model_ops_they_compute_in_order():
                "fused_matmul_add1", "fused_reshape_reshape1", "softmax", "fused_unknown"]
     matched = match_kernels(kernels, model)
     assert [m.index if m else None for m in matched] == [0, 1, 2, 4, 3, 5, None]
+
+
+def test_the_chart_is_a_png(tmp_path):
+    from tinybench.reports.layer_chart import layer_chart
+
+    layer_chart(build_profile(MODEL, [m.op for m in MODEL], parse_session(SESSION)), "kws01",
+                tmp_path / "layers.png")
+    assert (tmp_path / "layers.png").read_bytes().startswith(b"\x89PNG")

@@ -27,7 +27,7 @@ def layer_chart(profile: LayerProfile, title: str, path: Path) -> None:
     memory.set_ylabel("activation memory in the arena (KiB)")
     memory.set_ylim(bottom=0)
     cycles.set_title(title)
-    figure.legend(loc="upper right", fontsize=8)
+    figure.legend(loc="outside upper center", ncols=2, fontsize=8)
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=120)
     atomic_write(path, png.getvalue())
