@@ -7,10 +7,11 @@ within the gate's thresholds), and one series can be made 5 % slower from a give
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tinybench.artifacts import Layer, LayerProfile
 from tinybench.results import Key, Record, load_records
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baseline.jsonl"
@@ -41,14 +42,12 @@ def history(commits: int, slower_from: int | None = None,
     return runs
 
 
-@dataclass(frozen=True, kw_only=True)
-class LayeredRecord(Record):
-    """A record with per-layer figures, as the next results schema will have them."""
-
-    layers: list[dict] = field(default_factory=list)
-
-
 def with_layers(record: Record, layers: list[dict]) -> Record:
-    """`record` with per-layer figures (Record itself has no `layers` yet)."""
-    return LayeredRecord(**{f.name: getattr(record, f.name) for f in fields(record)},
-                         layers=layers)
+    """`record` with a profile of `layers` (dicts with name, op, cycles and maybe macs)."""
+    rows = tuple(Layer(index=i, op=layer["op"], kernel=layer["name"], output_shape=(),
+                       macs=layer.get("macs", 0), weight_bytes=0, cycles=layer["cycles"],
+                       instructions=None, activation_bytes=0)
+                 for i, layer in enumerate(layers))
+    total = sum(layer.cycles for layer in rows)
+    return replace(record, profile=LayerProfile(rows, cycles=total, overhead_cycles=0,
+                                                persistent_bytes=0, arena_bytes=0))

@@ -1,4 +1,5 @@
-"""What the stages hand each other: a backend's sources, a linked firmware, a simulation.
+"""What the stages hand each other: a backend's sources, a linked firmware, a simulation,
+a per-layer profile.
 
 These types sit below every stage, so a stage imports the ones it receives from here and
 never the stage that made them.
@@ -74,3 +75,41 @@ class SimResult:
     marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
     functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
     blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a profiled inference (tinybench.analysis.layers)."""
+
+    index: int
+    op: str  # the model's op, e.g. "CONV_2D"
+    kernel: str  # what the engine ran: the op for TFLM, the fused kernel for TVM
+    output_shape: tuple[int, ...]
+    macs: int
+    weight_bytes: int
+    cycles: int
+    instructions: int | None  # known in a simulator
+    # arena the layer's live buffers span: from its start to the end of the highest of them
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    """The layers of one profiled inference; their cycles plus the overhead are `cycles`."""
+
+    layers: tuple[Layer, ...]
+    cycles: int  # the instrumented inference
+    overhead_cycles: int  # cycles outside every layer: the engine between layers, the marks
+    persistent_bytes: int  # arena outside the planned buffers
+    arena_bytes: int  # what the engine reports using
+    plain_cycles: int | None = None  # the same inference in the uninstrumented build
+
+    @property
+    def peak(self) -> Layer:
+        """The layer that spans the most activation bytes (the first, on a tie)."""
+        return max(self.layers, key=lambda layer: layer.activation_bytes)
+
+    @property
+    def instrumentation_cycles(self) -> int | None:
+        """What the marks cost: the instrumented inference minus the uninstrumented one."""
+        return None if self.plain_cycles is None else self.cycles - self.plain_cycles

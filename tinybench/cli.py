@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_deps(commands)
     _add_report(commands)
     _add_compare(commands)
+    _add_profile(commands)
     _add_board(commands)
     _add_history(commands)
     _add_dashboard(commands)
@@ -411,6 +412,47 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_profile(commands: argparse._SubParsersAction) -> None:
+    from tinybench.backends import BACKENDS
+    from tinybench.boards import all_boards
+    from tinybench.simulators import SIMULATORS
+    from tinybench.tasks import TASKS
+
+    p = commands.add_parser("profile", help="print the per-layer cycles and memory of one run")
+    p.add_argument("--task", required=True, help=f"a task ({', '.join(TASKS)}) or a .tflite file")
+    p.add_argument("--backend", required=True, help=", ".join(BACKENDS))
+    p.add_argument("--board", required=True, help=", ".join(all_boards()))
+    p.add_argument("--simulator", default="iss", help=f"{', '.join(SIMULATORS)} (default iss)")
+    p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+    p.add_argument("--chart", type=Path, help="also draw the layers into this PNG")
+    p.add_argument("--results", type=Path, help="also append the run's record to this file")
+    p.set_defaults(func=_cmd_profile)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from tinybench.analysis.layers import format_profile
+    from tinybench.pipeline import run
+    from tinybench.reports.layer_chart import layer_chart
+    from tinybench.results import append_records
+    from tinybench.spec import RunSpec
+
+    spec = RunSpec(args.task, args.backend, args.board, args.simulator, inputs=1, opt=args.opt,
+                   profile=True)
+    record = run(spec)
+    if args.results:
+        append_records(args.results, [record])
+        print(f"record appended to {args.results}", file=sys.stderr)
+    if record.profile is None:
+        print(f"tinybench: error: {spec.label}: {record.broken}", file=sys.stderr)
+        return 1
+    print(f"## {spec.label}\n")
+    print(format_profile(record.profile))
+    if args.chart:
+        layer_chart(record.profile, spec.label, args.chart)
+        print(f"\nchart written to {args.chart}", file=sys.stderr)
+    return 1 if record.broken else 0
+
+
 def _add_board(commands: argparse._SubParsersAction) -> None:
     from tinybench.backends import BACKENDS
     from tinybench.boards import all_boards
@@ -445,6 +487,10 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
                          "pseudo-terminal, for board run --port")
     s.add_argument("--idle-timeout", type=float, default=300.0,
                    help="stop after this many seconds without input (default 300)")
+    for verb in (f, r, s):
+        verb.add_argument("--profile", action="store_true",
+                          help="the profile build: per-layer cycles and memory (run: print "
+                          "them instead of appending a record)")
     for verb, func in ((f, _cmd_board_flash), (r, _cmd_board_run), (a, _cmd_board_accuracy),
                        (s, _cmd_board_simulate)):
         verb.add_argument("--board", required=True, help=", ".join(all_boards()))
@@ -458,7 +504,8 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
 def _board_firmware(args: argparse.Namespace):
     from tinybench.board import build_named
 
-    return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt)
+    return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt,
+                       profile=args.profile)
 
 
 def _cmd_board_flash(args: argparse.Namespace) -> int:
@@ -471,10 +518,16 @@ def _cmd_board_flash(args: argparse.Namespace) -> int:
 
 
 def _cmd_board_run(args: argparse.Namespace) -> int:
-    from tinybench.board.runner import run_on_board
+    from tinybench.analysis.layers import format_profile
+    from tinybench.board.runner import profile_on_board, run_on_board
     from tinybench.reports.markdown import markdown_report
     from tinybench.results import append_records
 
+    if args.profile:
+        target = _board_firmware(args)
+        print(f"## {args.task}/{args.backend}/{args.board}/board\n")
+        print(format_profile(profile_on_board(target, args.port, args.timeout)))
+        return 0
     record = run_on_board(_board_firmware(args), args.port, args.runs, args.warmups,
                           args.timeout)
     if args.energy_uj is not None:

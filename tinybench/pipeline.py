@@ -12,6 +12,7 @@ that run with the reason and go on.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from collections.abc import Callable, Iterator, Mapping
@@ -25,14 +26,22 @@ import numpy as np
 
 from tinybench import toolchain
 from tinybench.analysis.elf import MemoryReport, measure
-from tinybench.artifacts import ArenaProbe, Firmware, FirmwareSources, Mark, SimResult
+from tinybench.analysis.layers import build_profile, layers_of
+from tinybench.artifacts import (
+    ArenaProbe,
+    Firmware,
+    FirmwareSources,
+    LayerProfile,
+    Mark,
+    SimResult,
+)
 from tinybench.boards import Board, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
 from tinybench.firmware.build import build_firmware
 from tinybench.names import lookup
 from tinybench.paths import cache_dir, content_hash, locked
 from tinybench.probe import arena_probe
-from tinybench.protocol import completed_session, session_script
+from tinybench.protocol import Session, completed_session, session_script
 from tinybench.provenance import common_tools, make_record
 from tinybench.results import Memory, OutputCheck, Record
 from tinybench.spec import RunSpec
@@ -44,6 +53,7 @@ if TYPE_CHECKING:
     from tinybench.simulators import Simulator
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
+PROFILE_DEFINE = "TB_PROFILE_LAYERS"  # the firmware's layer marks and plan report
 
 
 class Stage(StrEnum):
@@ -118,7 +128,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
                                session_script(tensor.astype(np.int8).tobytes()),
                                INSTRUCTION_BUDGET)
         sessions.append(completed_session(result.uart_output, "the firmware"))
-        start, end = _inference_marks(result)
+        start, end = inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
     return Measured(cycles=int(statistics.median(cycles)),
@@ -127,7 +137,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
                     outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
 
 
-def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
+def inference_marks(result: SimResult) -> tuple[Mark, Mark]:
     """The two CYCCNT reads around the one inference of a session (the harness contract)."""
     if len(result.marks) != 2:
         raise SimulationError(f"expected 2 cycle-counter reads around the inference, the "
@@ -185,6 +195,7 @@ class Prepared:
     golden: Golden  # seeded inputs and the backend's host reference outputs
     model_hash: str
     tools: dict[str, str]  # versions that shape the figures: compiler, cycle model, engine
+    model: Path | None = None  # the .tflite the firmware runs
 
 
 def missing(spec: RunSpec, stages: Stages | None = None) -> str | None:
@@ -231,7 +242,7 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
         memory = stages.measure(firmware, board)
     with stage_errors(Stage.REFERENCE, model_hash, tools):
         golden = stages.golden(model, spec.inputs, backend.reference)
-    return Prepared(spec, firmware, memory, golden, model_hash, tools)
+    return Prepared(spec, firmware, memory, golden, model_hash, tools, model)
 
 
 def run(spec: RunSpec, stages: Stages | None = None) -> Record:
@@ -252,6 +263,7 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
         tools = {**prepared.tools, "simulator": simulator.version()}
         with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
             measured = stages.simulate(simulator, prepared.firmware, prepared.golden)
+            layers = simulate_profile(simulator, prepared, stages) if spec.profile else None
         with stage_errors(Stage.CHECK, prepared.model_hash, tools):
             check = output_check(prepared, measured.outputs, stages)
     except StageFailed as failed:
@@ -261,7 +273,42 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
                        cycles=measured.cycles, instructions=measured.instructions,
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
-                       check=check)
+                       check=check, profile=layers)
+
+
+def profile_build(prepared: Prepared, stages: Stages | None = None) -> Prepared:
+    """`prepared` with the profile build as its firmware: the same sources with the layer marks
+    compiled in (PROFILE_DEFINE); `memory` stays the benchmark build's."""
+    stages = stages or Stages()
+    sources = prepared.firmware.sources
+    sources = dataclasses.replace(sources, defines=(*sources.defines, PROFILE_DEFINE))
+    return dataclasses.replace(prepared, firmware=stages.build(sources, prepared.firmware.board,
+                                                               prepared.spec.opt))
+
+
+def session_profile(prepared: Prepared, session: Session, marks: tuple[Mark, ...] = (),
+                    plain_cycles: int | None = None) -> LayerProfile:
+    """The profile a profile build's session reports, with a simulator's marks and the
+    benchmark build's cycles on the same input where known."""
+    if prepared.model is None:
+        raise ConfigError(f"{prepared.spec.label}: no model file to name the layers by")
+    described, names = layers_of(prepared.model, prepared.firmware.sources)
+    return build_profile(described, names, session, marks, plain_cycles)
+
+
+def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | None = None
+                     ) -> LayerProfile:
+    """The first reference input on the benchmark build and on the profile build: the layers,
+    and what the marks cost."""
+    board = prepared.firmware.board
+    script = session_script(prepared.golden.inputs[0].astype(np.int8).tobytes())
+    plain = simulator.run(prepared.firmware.elf, board, script, INSTRUCTION_BUDGET)
+    completed_session(plain.uart_output, "the firmware")
+    start, end = inference_marks(plain)
+    instrumented = profile_build(prepared, stages)
+    result = simulator.run(instrumented.firmware.elf, board, script, INSTRUCTION_BUDGET)
+    session = completed_session(result.uart_output, "the profile firmware")
+    return session_profile(instrumented, session, result.marks, end.cycles - start.cycles)
 
 
 def output_check(prepared: Prepared, outputs: list[np.ndarray],

@@ -28,6 +28,11 @@ class Session:
     arena_bytes: int | None = None  # m-tb-arena-bytes-...
     stack_bytes: int | None = None  # m-tb-stack-bytes-...: stack high-water mark since reset
     outputs: tuple[int, ...] = ()  # m-results-[...]: the raw int8 output tensor
+    # A profile build's: DWT cycles of each layer of the last timed inference, the engine's
+    # planned buffers as (offset, size, first layer, last layer), the arena outside them
+    layer_cycles: tuple[int, ...] = ()  # m-tb-layer-cycles-[...]
+    plan: tuple[tuple[int, int, int, int], ...] = ()  # m-tb-plan-[offset:size:first:last,...]
+    persistent_bytes: int | None = None  # m-tb-persistent-bytes-...
     errors: tuple[str, ...] = ()  # the text of every e-[...] line, and unreadable replies
     infer_done: bool = False  # whether an `infer` command completed
 
@@ -105,8 +110,9 @@ _NUMBERS = {
     "tb-clock-hz-": "clock_hz",
     "tb-arena-bytes-": "arena_bytes",
     "tb-stack-bytes-": "stack_bytes",
+    "tb-persistent-bytes-": "persistent_bytes",
 }
-_LISTS = {"tb-cycles-": "cycles", "results-": "outputs"}
+_LISTS = {"tb-cycles-": "cycles", "tb-layer-cycles-": "layer_cycles", "results-": "outputs"}
 
 
 def completed_session(output: bytes | str, who: str,
@@ -126,6 +132,9 @@ def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
         fields["name"] = _bracketed(body.removeprefix("name-dut-"))
     elif body.startswith("model-"):
         fields["model"] = body.removeprefix("model-")
+    elif body.startswith("tb-plan-"):
+        inner = _bracketed(body.removeprefix("tb-plan-"))
+        fields["plan"] = tuple(_buffer(item) for item in inner.split(",") if item.strip())
     for prefix, key in _NUMBERS.items():
         if body.startswith(prefix):
             fields[key] = int(body.removeprefix(prefix))
@@ -136,6 +145,11 @@ def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
 
 def _numbers(bracketed: str) -> tuple[int, ...]:
     return tuple(int(v) for v in _bracketed(bracketed).split(",") if v.strip())
+
+
+def _buffer(item: str) -> tuple[int, int, int, int]:
+    offset, size, first, last = (int(v) for v in item.split(":"))
+    return offset, size, first, last
 
 
 def _bracketed(text: str) -> str:

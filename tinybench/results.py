@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from tinybench.artifacts import Layer, LayerProfile
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
@@ -29,7 +30,8 @@ SCHEMA_VERSION = 3
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
 # board data, so older runs get an energy estimate too; the others stay None. 2 → 3 also
-# added `seconds`, each run's wall time (it stays None: no earlier version timed its runs).
+# added `seconds`, each run's wall time (it stays None: no earlier version timed its runs), and
+# `profile`, the per-layer figures (None: earlier runs made no per-layer profile).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -146,6 +148,9 @@ class Record:
     power_mw: float | None = None  # the board's datasheet run power (V * I): an estimate
     measured_energy_uj: float | None = None  # per inference, from a power monitor if given
     accuracy: Accuracy | None = None  # accuracy mode: the metric over a data set
+    # Per-layer figures of the profile build (`tinybench profile`, `run --profile`); the
+    # headline cycles above stay the benchmark build's
+    profile: LayerProfile | None = None
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -227,6 +232,10 @@ class Record:
             accuracy = raw["accuracy"]
             raw["accuracy"] = Accuracy(**{**accuracy,
                                           "differing": tuple(accuracy.get("differing", ()))})
+        if raw.get("profile") is not None:
+            layers = tuple(Layer(**{**layer, "output_shape": tuple(layer["output_shape"])})
+                           for layer in raw["profile"]["layers"])
+            raw["profile"] = LayerProfile(**{**raw["profile"], "layers": layers})
         return cls(**raw)
 
 

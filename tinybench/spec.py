@@ -20,6 +20,7 @@ class RunSpec:
     simulator: str = "iss"
     inputs: int = 5  # deterministic inputs checked against the host reference
     opt: str = "-O2"  # optimisation level of the firmware build
+    profile: bool = False  # also run the profile build: per-layer cycles and memory
 
     @property
     def label(self) -> str:

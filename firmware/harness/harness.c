@@ -163,6 +163,9 @@ static void infer(const char *arg)
     th_printf("]\r\n");
     th_printf("m-tb-arena-bytes-%lu\r\n", (unsigned long)th_arena_used());
     th_printf("m-tb-stack-bytes-%lu\r\n", (unsigned long)th_stack_used());
+#ifdef TB_PROFILE_LAYERS
+    th_report_layers();
+#endif
     th_printf("m-infer-done\r\n");
 }
 

@@ -39,4 +39,9 @@ uint32_t th_clock_hz(void);
 size_t th_arena_used(void);
 size_t th_stack_used(void);
 
+#ifdef TB_PROFILE_LAYERS
+/* The last inference's per-layer cycles and the engine's activation plan (a profile build). */
+void th_report_layers(void);
+#endif
+
 #endif /* TH_API_H */

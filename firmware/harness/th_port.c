@@ -13,6 +13,9 @@
 #include "tb_backend.h"
 #include "tb_board.h"
 #include "th_api.h"
+#ifdef TB_PROFILE_LAYERS
+#include "tb_profile.h"
+#endif
 
 #ifndef TB_CLOCK_HZ
 #error "TB_CLOCK_HZ (the board's nominal core clock) must be defined by the build"
@@ -129,8 +132,60 @@ int th_load_tensor(const uint8_t *data, size_t n)
     return 0;
 }
 
+#ifdef TB_PROFILE_LAYERS
+enum { MAX_LAYERS = 256 }; /* layers whose cycles one inference records */
+
+static uint32_t layer_start[MAX_LAYERS];
+static uint32_t layer_cycles[MAX_LAYERS];
+static size_t layers_marked; /* in the current inference, also beyond MAX_LAYERS */
+
+void tb_layer_begin(void)
+{
+    uint32_t now = TB_DWT_CYCCNT;
+    if (layers_marked < MAX_LAYERS) {
+        layer_start[layers_marked] = now;
+    }
+}
+
+void tb_layer_end(void)
+{
+    uint32_t now = TB_DWT_CYCCNT;
+    if (layers_marked < MAX_LAYERS) {
+        layer_cycles[layers_marked] = now - layer_start[layers_marked];
+    }
+    ++layers_marked;
+}
+
+void th_report_layers(void)
+{
+    if (layers_marked > MAX_LAYERS) {
+        th_printf("e-[the model has %lu layers; a profile records at most %d]\r\n",
+                  (unsigned long)layers_marked, MAX_LAYERS);
+        return;
+    }
+    th_printf("m-tb-layer-cycles-[");
+    for (size_t i = 0; i < layers_marked; ++i) {
+        th_printf(i == 0 ? "%lu" : ",%lu", (unsigned long)layer_cycles[i]);
+    }
+    th_printf("]\r\n");
+    const struct tb_buffer *buffers;
+    size_t count = tb_backend_plan(&buffers);
+    th_printf("m-tb-plan-[");
+    for (size_t i = 0; i < count; ++i) {
+        th_printf(i == 0 ? "%lu:%lu:%ld:%ld" : ",%lu:%lu:%ld:%ld",
+                  (unsigned long)buffers[i].offset, (unsigned long)buffers[i].size,
+                  (long)buffers[i].first, (long)buffers[i].last);
+    }
+    th_printf("]\r\n");
+    th_printf("m-tb-persistent-bytes-%lu\r\n", (unsigned long)tb_backend_persistent_bytes());
+}
+#endif
+
 int th_infer(struct th_lap *lap)
 {
+#ifdef TB_PROFILE_LAYERS
+    layers_marked = 0;
+#endif
     uint32_t before = TB_DWT_CYCCNT;
     int status = tb_backend_invoke();
     uint32_t after = TB_DWT_CYCCNT;

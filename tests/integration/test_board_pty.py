@@ -101,3 +101,25 @@ def test_board_run_on_the_pty_gives_the_figures_of_the_direct_simulation(tmp_pat
     assert board.memory == simulated.memory
     assert board.model_hash == simulated.model_hash
     assert np.isclose(board.latency_ms, simulated.latency_ms)
+
+
+@pytest.mark.tvm
+@pytest.mark.tf
+@pytest.mark.slow
+def test_board_run_profile_on_the_pty_prints_the_simulated_layers(capsys):
+    """The profile build served on the pty: `board run --profile` prints the simulator's table
+    (without instructions, which a board does not count)."""
+    from dataclasses import replace
+
+    from tinybench.analysis.layers import format_profile
+    from tinybench.board import build_named
+
+    simulated = run(RunSpec("kws01", "tvm", "nrf52840", inputs=1, profile=True)).profile
+    firmware = build_named("kws01", "tvm", "nrf52840", inputs=1, profile=True).firmware
+    with SerialSimulation(firmware.elf, firmware.board, idle_timeout=30) as sim:
+        code = cli.main(["board", "run", "--profile", "--board", "nrf52840", "--task", "kws01",
+                         "--backend", "tvm", "--inputs", "1", "--port", sim.port])
+    assert code == 0
+    expected = replace(simulated, plain_cycles=None, layers=tuple(
+        replace(layer, instructions=None) for layer in simulated.layers))
+    assert format_profile(expected) in capsys.readouterr().out

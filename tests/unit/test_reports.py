@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tinybench.artifacts import Layer, LayerProfile
 from tinybench.cli import main
 from tinybench.errors import ConfigError, NothingComparable, RegressionFound
 from tinybench.options import add_compare_options
@@ -291,3 +292,37 @@ def test_the_gate_fails_an_accuracy_drop_beyond_its_limit():
     [dropped] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.89)], thresholds)
     [kept] = compare_runs([_accuracy_run(0.90)], [_accuracy_run(0.899)], thresholds)
     assert (dropped.mark, kept.mark) == ("+", "")
+
+
+def _profiled(record: Record, *cycles: int) -> Record:
+    layers = tuple(Layer(index=i, op=op, kernel=op, output_shape=(1, 8), macs=100,
+                         weight_bytes=10, cycles=c, instructions=None, activation_bytes=64)
+                   for i, (op, c) in enumerate(zip(("CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"),
+                                                   cycles, strict=True)))
+    profile = LayerProfile(layers, cycles=sum(cycles) + 10, overhead_cycles=10,
+                           persistent_bytes=32, arena_bytes=96)
+    return replace(record, profile=profile)
+
+
+def test_a_cycles_regression_names_the_layers_that_got_slower(baseline, current):
+    key = ("kws01", "cmsis-nn", "stm32f746")
+    base = next(r for r in baseline if r.key[:3] == key)
+    head = next(r for r in current if r.key[:3] == key)
+    (regression,) = check_regressions([_profiled(base, 1000, 500, 20)],
+                                      [_profiled(head, 1000, 560, 21)], DEFAULTS)
+    assert regression.message.endswith(
+        "; slower layers: 1 DEPTHWISE_CONV_2D 500 → 560 (+12.0 %), 2 SOFTMAX 20 → 21 (+5.0 %)")
+    # profiles of other layers say nothing about which got slower
+    (regression,) = check_regressions([_profiled(base, 1000, 500, 20)],
+                                      [replace(_profiled(head, 1000, 560, 21), profile=replace(
+                                          _profiled(head, 1, 2, 3).profile, layers=()))],
+                                      DEFAULTS)
+    assert "slower layers" not in regression.message
+
+
+def test_the_report_has_a_layers_section_for_profiled_runs(baseline):
+    assert "## Layers" not in markdown_report(baseline)
+    report = markdown_report([*baseline[1:], _profiled(baseline[0], 1000, 500, 20)])
+    layers = report[report.index("## Layers"):]
+    assert f"### {'/'.join(baseline[0].key)}" in layers
+    assert "| overhead" in layers and "DEPTHWISE_CONV_2D" in layers

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tinybench.artifacts import Layer, LayerProfile
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError
 from tinybench.results import (
@@ -107,7 +108,7 @@ def test_version_1_records_are_read_with_an_empty_environment():
 
 def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     raw = json.loads(_record().to_json())
-    for field in ("power_mw", "measured_energy_uj", "accuracy", "seconds"):
+    for field in ("power_mw", "measured_energy_uj", "accuracy", "seconds", "profile"):
         del raw[field]
     raw["schema_version"] = 2
     record = parse_record(json.dumps(raw), "f.jsonl:1")
@@ -115,7 +116,7 @@ def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     assert record.power_mw == board.power.supply_v * board.power.run_current_ma
     assert record.energy_uj == pytest.approx(record.power_mw * record.latency_ms)
     assert record.accuracy is None and record.measured_energy_uj is None
-    assert record.seconds is None
+    assert record.seconds is None and record.profile is None
 
 
 def test_an_accuracy_record_reads_back():
@@ -124,6 +125,15 @@ def test_an_accuracy_record_reads_back():
     record = replace(_record(), accuracy=accuracy)
     assert parse_record(record.to_json(), "f.jsonl:1") == record
     assert record.metrics()["accuracy"] == 0.8 and accuracy.disagreements == 1
+
+
+def test_a_profile_survives_a_round_trip_through_json():
+    layer = Layer(index=0, op="CONV_2D", kernel="CONV_2D", output_shape=(1, 4, 4, 8), macs=10,
+                  weight_bytes=5, cycles=90, instructions=70, activation_bytes=512)
+    record = _record(profile=LayerProfile((layer,), cycles=100, overhead_cycles=10,
+                                          persistent_bytes=64, arena_bytes=576,
+                                          plain_cycles=95))
+    assert parse_record(record.to_json(), "here") == record
 
 
 @pytest.mark.parametrize("version", [None, 0, 4, "1"])

@@ -1,10 +1,12 @@
 """The C glue emitted from a TVM memory plan (pure text generation, no TVM needed)."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
 from tinybench.backends.tvm_glue import (
+    Buffer,
     Call,
     Plan,
     Tensor,
@@ -99,3 +101,15 @@ def test_blocks_alive_at_the_same_call_never_share_bytes():
 
 def test_an_empty_plan_needs_no_arena():
     assert pack([], []) == ([], 0)
+
+
+def test_a_profile_build_marks_every_call_and_reports_the_packed_blocks():
+    blocks = (Buffer(0, 3, -1, 2), Buffer(16, 8, 0, 1), Buffer(32, 2, 1, 2))
+    c = emit(replace(plan(), buffers=blocks), KERNELS)
+    profile = c[c.index("#ifdef TB_PROFILE_LAYERS"):c.index("int tb_backend_invoke")]
+    # lifetimes are clamped to the calls: the input lives before the first, the output after
+    assert "plan_buffers[3] = {{0, 3, 0, 1}, {16, 8, 0, 1}, {32, 2, 1, 1}};" in profile
+    assert "return tb_backend_arena_used() - 34;" in profile
+    invoke = c[c.index("int tb_backend_invoke"):]
+    assert invoke.count("TB_LAYER_BEGIN();") == invoke.count("TB_LAYER_END();") == 2
+    assert re.search(r"#else\n#define TB_LAYER_BEGIN\(\)\n#define TB_LAYER_END\(\)\n#endif", c)

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinybench.artifacts import ArenaProbe, FirmwareSources
-from tinybench.backends.tvm_glue import Call, Plan, Tensor, emit, nbytes, pack, workspace_bytes
+from tinybench.backends.tvm_glue import (
+    Buffer,
+    Call,
+    Plan,
+    Tensor,
+    emit,
+    nbytes,
+    pack,
+    workspace_bytes,
+)
 from tinybench.errors import BuildError, ConfigError
 from tinybench.paths import (
     atomic_write,
@@ -91,8 +100,10 @@ class TvmBackend:
                 facts = {"tvm_version": tvm.__version__, "arena_bytes": plan.arena_bytes,
                          "workspace_bytes": workspace_bytes(kernels),
                          "kernel_calls": len(plan.calls),
+                         "layers": ",".join(call.kernel for call in plan.calls),
                          "input_bytes": nbytes(plan.tensors[plan.input])}
                 write_sealed(cached / FACTS, json.dumps(facts))
+        workdir.mkdir(parents=True, exist_ok=True)
         for name in (KERNELS, GLUE):
             atomic_write(workdir / name, (cached / name).read_bytes())
         facts = json.loads((cached / FACTS).read_text())
@@ -278,4 +289,5 @@ def read_plan(main: tvm.relax.Function) -> Plan:
         t if b is None else replace(t, offset=offsets[b] + t.offset)
         for t, b in zip(tensors, block_of, strict=True)
     )
-    return Plan(placed, tuple(constants), tuple(calls), arena, where[param], output)
+    buffers = tuple(Buffer(offsets[b], sizes[b], *lives[b]) for b in range(len(sizes)))
+    return Plan(placed, tuple(constants), tuple(calls), arena, where[param], output, buffers)

@@ -41,6 +41,16 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Buffer:
+    """A block of the arena: `size` bytes at `offset`, live from call `first` to call `last`."""
+
+    offset: int
+    size: int
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class Plan:
     tensors: tuple[Tensor, ...]
     constants: tuple[bytes, ...]
@@ -48,6 +58,7 @@ class Plan:
     arena_bytes: int
     input: int  # index into tensors
     output: int
+    buffers: tuple[Buffer, ...] = ()  # the packed blocks: what a profile build reports
 
 
 def align(n: int) -> int:
@@ -109,6 +120,34 @@ def _bytes_literal(data: bytes) -> str:
     return ",\n".join(f"    {row}" for row in rows)
 
 
+def _profile_plan(plan: Plan) -> list[str]:
+    """The layer marks (each kernel call is a layer) and the plan a profile build reports."""
+    last = max(len(plan.calls) - 1, 0)
+    rows = ", ".join(
+        f"{{{b.offset}, {b.size}, {min(max(b.first, 0), last)}, {min(max(b.last, 0), last)}}}"
+        for b in plan.buffers
+    )
+    extent = max((b.offset + b.size for b in plan.buffers), default=0)
+    return [
+        "#ifdef TB_PROFILE_LAYERS",
+        '#include "tb_profile.h"',
+        f"static const struct tb_buffer plan_buffers[{max(len(plan.buffers), 1)}] = {{{rows}}};",
+        "size_t tb_backend_plan(const struct tb_buffer **buffers) {",
+        "    *buffers = plan_buffers;",
+        f"    return {len(plan.buffers)};",
+        "}",
+        "size_t tb_backend_persistent_bytes(void) {",
+        f"    return tb_backend_arena_used() - {extent};",
+        "}",
+        "#define TB_LAYER_BEGIN() tb_layer_begin()",
+        "#define TB_LAYER_END() tb_layer_end()",
+        "#else",
+        "#define TB_LAYER_BEGIN()",
+        "#define TB_LAYER_END()",
+        "#endif",
+    ]
+
+
 def emit(plan: Plan, kernels_c: str, name: str = "tvm") -> str:
     """The C source that implements tb_backend.h for `plan` with the kernels in `kernels_c`."""
     workspace = workspace_bytes(kernels_c)
@@ -148,8 +187,10 @@ def emit(plan: Plan, kernels_c: str, name: str = "tvm") -> str:
             f"static const TVMFFIAny args{j}[] = {{{args}}};",
         ]
     invoke = [
+        f"    TB_LAYER_BEGIN();\n"
         f"    if (__tvm_ffi_{c.kernel}(NULL, (void *)args{j}, {len(c.args)}, &result)) "
-        f"return {j + 1};"
+        f"return {j + 1};\n"
+        "    TB_LAYER_END();"
         for j, c in enumerate(plan.calls)
     ]
     lines += [
@@ -170,6 +211,8 @@ def emit(plan: Plan, kernels_c: str, name: str = "tvm") -> str:
         "size_t tb_backend_arena_used(void) {",
         "    return sizeof arena + tb_tvm_workspace_peak();",
         "}",
+        "",
+        *_profile_plan(plan),
         "",
         "int tb_backend_invoke(void) {",
         "    TVMFFIAny result = {0};",

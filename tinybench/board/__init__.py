@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from tinybench.errors import ConfigError, ToolNotFoundError
 from tinybench.matrix import matrix
-from tinybench.pipeline import Prepared, Stages, missing_to_build, prepare
+from tinybench.pipeline import Prepared, Stages, missing_to_build, prepare, profile_build
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5, opt: str = "-O2",
-                stages: Stages | None = None) -> Prepared:
-    """`prepare` one task, backend and board given by name (checked as `tinybench run` does)."""
+                stages: Stages | None = None, profile: bool = False) -> Prepared:
+    """`prepare` one task, backend and board given by name (checked as `tinybench run` does);
+    with `profile`, its firmware is the profile build (pipeline.profile_build)."""
     specs = matrix(task, backend, board, inputs=inputs, opt=opt, stages=stages)
     if len(specs) != 1:
         raise ConfigError("a board runs one task with one backend; name one of each")
     reason = missing_to_build(specs[0], stages)
     if reason:
         raise ToolNotFoundError(reason)
-    return prepare(specs[0], stages)
+    prepared = prepare(specs[0], stages)
+    return profile_build(prepared, stages) if profile else prepared

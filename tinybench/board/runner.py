@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.accuracy import CHUNK, ChunkResult, Progress, evaluate, no_progress
+from tinybench.artifacts import LayerProfile
 from tinybench.boards import get_board
 from tinybench.dataset import read_dataset
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
-from tinybench.pipeline import Prepared, Stages, model_file, output_check
+from tinybench.pipeline import Prepared, Stages, model_file, output_check, session_profile
 from tinybench.protocol import Session, completed_session, parse_session, session_commands
 from tinybench.provenance import make_record
 from tinybench.results import Memory, Record
@@ -162,6 +163,20 @@ def accuracy_on_board(target: Prepared, port: str, data: Path, timeout: float = 
         return evaluate(board_target, model_file(target.spec.task), dataset,
                         {**target.tools, "simulator": SIMULATOR}, run_chunk, Stages(),
                         progress, chunk=chunk, kept=kept)
+
+
+def profile_on_board(target: Prepared, port: str, timeout: float = TIMEOUT) -> LayerProfile:
+    """The per-layer profile of the first reference input on a board flashed with the profile
+    build (`tinybench board flash --profile`)."""
+    with Dut(port, timeout) as dut:
+        dut.sync()
+        _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
+        session = run_session(dut, target.golden.inputs[0].astype(np.int8).tobytes(), 1, 0)
+    if not session.layer_cycles:
+        raise DeviceError(f"{port}: the board reported no layers; flash the profile build with "
+                          f"tinybench board flash --profile --board {target.spec.board} "
+                          f"--task {target.spec.task} --backend {target.spec.backend}")
+    return session_profile(target, session)
 
 
 def _check_model(session: Session, target: Prepared, port: str) -> None:

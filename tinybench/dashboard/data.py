@@ -63,9 +63,8 @@ def _rounded(figures: dict[str, float | None]) -> dict[str, float | None]:
 
 
 def _layers(record: Record) -> list[dict] | None:
-    """Per-layer cycles of a record that has them (`layers`: dicts with name, op and cycles)."""
-    layers = getattr(record, "layers", None)
-    if not layers:
+    """Per-layer cycles of a record with a profile: the engine's name, the op and the cycles."""
+    if record.profile is None:
         return None
-    return [{"name": layer.get("name", ""), "op": layer.get("op", ""), "cycles": layer["cycles"]}
-            for layer in layers]
+    return [{"name": layer.kernel, "op": layer.op, "cycles": layer.cycles}
+            for layer in record.profile.layers]

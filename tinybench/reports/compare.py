@@ -128,11 +128,28 @@ def _outcome(
     changes = tuple(_change(t, base, head) for t in thresholds)
     regressions = tuple(
         Regression(key, c.metric,
-                   f"{c.metric} {format_value(c.metric, c.base)} → {c.summary()}, limit {t}")
+                   f"{c.metric} {format_value(c.metric, c.base)} → {c.summary()}, limit {t}"
+                   + (slower_layers(base, head) if c.metric in ("cycles", "latency_ms") else ""))
         for c, t in zip(changes, thresholds, strict=True) if c.verdict > 0
     )
     mark = "+" if regressions else "-" if any(c.verdict < 0 for c in changes) else ""
     return Outcome(key, mark, "", changes, regressions)
+
+
+def slower_layers(base: Record, head: Record, top: int = 3) -> str:
+    """"; slower layers: …": the `top` layers whose cycles grew most, when both runs carry a
+    profile of the same layers ("" otherwise)."""
+    if base.profile is None or head.profile is None:
+        return ""
+    pairs = list(zip(base.profile.layers, head.profile.layers, strict=False))
+    if len(base.profile.layers) != len(head.profile.layers) or any(
+            (b.op, b.kernel) != (h.op, h.kernel) for b, h in pairs):
+        return ""
+    slower = sorted((p for p in pairs if p[1].cycles > p[0].cycles),
+                    key=lambda p: (p[0].cycles - p[1].cycles, p[1].index))[:top]
+    named = (f"{h.index} {h.op} {b.cycles:,} → {h.cycles:,} "
+             f"(+{100 * (h.cycles - b.cycles) / max(b.cycles, 1):.1f} %)" for b, h in slower)
+    return f"; slower layers: {', '.join(named)}" if slower else ""
 
 
 def compare_runs(

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pandas as pd
 
+from tinybench.analysis.layers import format_profile
 from tinybench.reports.compare import (
     CROSS_CHECK_CYCLES,
     REFERENCE_SIMULATOR,
@@ -16,7 +17,7 @@ from tinybench.reports.compare import (
 )
 from tinybench.reports.table import IDENTITY, runs_frame
 from tinybench.reports.thresholds import Threshold
-from tinybench.results import Record
+from tinybench.results import Record, latest
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
 MARKS = {
@@ -158,8 +159,20 @@ def markdown_report(records: list[Record]) -> str:
         _simulators(records),
         _components(frame, "flash"),
         _components(frame, "ram"),
+        _layers(records),
     ))
     return "\n\n".join(sections) + "\n"
+
+
+def _layers(records: list[Record]) -> str | None:
+    """The per-layer table of every run that carries a profile (the newest of each key)."""
+    profiled = [r for r in latest(records) if r.profile is not None]
+    if not profiled:
+        return None
+    tables = (f"### {'/'.join(r.key)}\n\n{format_profile(r.profile)}" for r in profiled)
+    return ("## Layers\n\nCycles of each layer in the profile build (`tinybench profile`); the "
+            "overhead row is the engine's work between layers and the marks themselves.\n\n"
+            + "\n\n".join(tables))
 
 
 def markdown_comparison(outcomes: list[Outcome], thresholds: tuple[Threshold, ...]) -> str:

@@ -9,6 +9,12 @@
  * the smallest arena AllocateTensors() succeeds with, found by bisection. TFLM's own
  * arena_used_bytes() is smaller than that: it misses the temporary allocations made while
  * the ops are prepared.
+ *
+ * Built with TB_PROFILE_LAYERS, TFLM's profiler interface marks each operator's invoke as a
+ * layer, and the interpreter plans its arena with a greedy planner of our own that records
+ * every buffer TFLM gives it and the offset it chooses: the plan tb_backend_plan() reports.
+ * That planner lives outside the arena, so the arena used is smaller by the planner object
+ * (TFLM otherwise places it in the arena's persistent tail).
  */
 #include <new>
 
@@ -20,6 +26,12 @@ extern "C" {
 #include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+#ifdef TB_PROFILE_LAYERS
+#include "tb_profile.h"
+#include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
+#include "tensorflow/lite/micro/micro_profiler_interface.h"
+#endif
 
 namespace {
 
@@ -30,6 +42,82 @@ const tflite::Model *model;
 TbOpResolver *resolver;
 tflite::MicroInterpreter *interpreter;
 size_t arena_used;
+
+#ifdef TB_PROFILE_LAYERS
+/* TFLM calls BeginEvent/EndEvent around each operator's invoke, and nowhere else. */
+class LayerProfiler : public tflite::MicroProfilerInterface {
+public:
+    uint32_t BeginEvent(const char *) override
+    {
+        tb_layer_begin();
+        return 0;
+    }
+    void EndEvent(uint32_t) override { tb_layer_end(); }
+
+private:
+    TF_LITE_REMOVE_VIRTUAL_DELETE
+};
+
+/* TFLM's greedy planner, keeping each buffer's size, lifetime and chosen offset.
+ * TFLM counts lifetimes in allocation scopes: the model's inputs are created in scope 0 and
+ * operator i runs in scope i + 1 (one subgraph), so a buffer's layers are its scopes - 1. */
+class RecordingPlanner : public tflite::GreedyMemoryPlanner {
+public:
+    enum { kMaxBuffers = 512 };
+    struct tb_buffer buffers[kMaxBuffers];
+    size_t count;
+    bool overflow;
+    size_t planned; /* the plan's size, as TFLM asked for it to size the arena's head */
+
+    TfLiteStatus Init(unsigned char *scratch, int size) override
+    {
+        count = 0;
+        overflow = false;
+        planned = 0;
+        return GreedyMemoryPlanner::Init(scratch, size);
+    }
+    TfLiteStatus AddBuffer(int size, int first, int last) override
+    {
+        record(size, first, last);
+        return GreedyMemoryPlanner::AddBuffer(size, first, last);
+    }
+    TfLiteStatus AddBuffer(int size, int first, int last, int offline_offset) override
+    {
+        /* the base calls the three-argument AddBuffer (recording it), then sets the offset */
+        return GreedyMemoryPlanner::AddBuffer(size, first, last, offline_offset);
+    }
+    size_t GetMaximumMemorySize() override
+    {
+        planned = GreedyMemoryPlanner::GetMaximumMemorySize();
+        return planned;
+    }
+    TfLiteStatus GetOffsetForBuffer(int index, int *offset) override
+    {
+        TfLiteStatus status = GreedyMemoryPlanner::GetOffsetForBuffer(index, offset);
+        if (status == kTfLiteOk && index >= 0 && (size_t)index < count) {
+            buffers[index].offset = (uint32_t)*offset;
+        }
+        return status;
+    }
+
+private:
+    void record(int size, int first, int last)
+    {
+        if (count == kMaxBuffers) {
+            overflow = true;
+            return;
+        }
+        buffers[count++] = {0, (uint32_t)size, first > 0 ? first - 1 : 0, last > 0 ? last - 1 : 0};
+    }
+    TF_LITE_REMOVE_VIRTUAL_DELETE
+};
+
+/* Built with placement new in tb_backend_init(), like the interpreter: no destructors. */
+alignas(LayerProfiler) uint8_t profiler_storage[sizeof(LayerProfiler)];
+alignas(RecordingPlanner) uint8_t planner_storage[sizeof(RecordingPlanner)];
+LayerProfiler *profiler;
+RecordingPlanner *planner;
+#endif
 
 void log_to_uart(const char *text)
 {
@@ -49,8 +137,14 @@ bool start(size_t size)
     if (interpreter != nullptr) {
         interpreter->~MicroInterpreter();
     }
+#ifdef TB_PROFILE_LAYERS
+    tflite::MicroAllocator *allocator = tflite::MicroAllocator::Create(tensor_arena, size, planner);
+    interpreter = new (interpreter_storage)
+        tflite::MicroInterpreter(model, *resolver, allocator, nullptr, profiler);
+#else
     interpreter = new (interpreter_storage)
         tflite::MicroInterpreter(model, *resolver, tensor_arena, size);
+#endif
     return interpreter->AllocateTensors() == kTfLiteOk;
 }
 
@@ -85,6 +179,10 @@ extern "C" int tb_backend_init(void)
         return 1;
     }
     resolver = new (resolver_storage) TbOpResolver();
+#ifdef TB_PROFILE_LAYERS
+    profiler = new (profiler_storage) LayerProfiler();
+    planner = new (planner_storage) RecordingPlanner();
+#endif
     if (TbAddOps(*resolver) != kTfLiteOk) {
         return 2;
     }
@@ -98,6 +196,11 @@ extern "C" int tb_backend_init(void)
     arena_used = smallest_arena();
 #else
     arena_used = interpreter->arena_used_bytes();
+#endif
+#ifdef TB_PROFILE_LAYERS
+    if (planner->overflow) {
+        return 5;
+    }
 #endif
     return 0;
 }
@@ -131,6 +234,21 @@ extern "C" size_t tb_backend_arena_used(void)
 {
     return arena_used;
 }
+
+#ifdef TB_PROFILE_LAYERS
+extern "C" size_t tb_backend_plan(const struct tb_buffer **buffers)
+{
+    *buffers = planner->buffers;
+    return planner->count;
+}
+
+/* The arena outside the plan, whose size is the planner's own answer when TFLM sized the
+ * arena's head with it (its scratch memory is arena that has been reused since). */
+extern "C" size_t tb_backend_persistent_bytes(void)
+{
+    return arena_used - planner->planned;
+}
+#endif
 
 extern "C" const char *tb_backend_name(void)
 {
