@@ -24,10 +24,12 @@ from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
-# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it).
-MIGRATIONS = {1: lambda raw: raw}
+# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
+# the output check says the output's dtype (int8, the only one before) and takes float
+# differences and tolerances for float outputs.
+MIGRATIONS = {1: lambda raw: raw, 2: lambda raw: raw}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -70,12 +72,18 @@ class Memory:
 
 @dataclass(frozen=True, kw_only=True)
 class OutputCheck:
-    """How the device outputs compared with the host reference, in int8 steps (LSB)."""
+    """How the device outputs compared with the host reference: in steps (LSB) of an integer
+    output, in the output's own unit for a float one (an absolute bound)."""
 
     inputs: int  # how many inputs were run on both
-    max_abs_diff: int  # the largest |device - reference| over every output value
-    tolerance: int = 0  # the largest difference accepted; 0 means bit-exact
+    max_abs_diff: float  # the largest |device - reference| over every output value
+    tolerance: float = 0  # the largest difference accepted; 0 means bit-exact
     reference: str = "litert"  # the host engine that gave the expected outputs
+    dtype: str = "int8"  # the output's type
+
+    @property
+    def unit(self) -> str:
+        return "" if self.dtype.startswith("float") else " LSB"
 
     @property
     def passed(self) -> bool:
@@ -150,8 +158,9 @@ class Record:
         if self.status == "failed":
             return f"failed at {self.stage}: {self.reason}"
         if self.check is not None and not self.check.passed:
-            return (f"outputs differ from the reference by {self.check.max_abs_diff} LSB "
-                    f"(tolerance {self.check.tolerance})")
+            check = self.check
+            return (f"outputs differ from the reference by {check.max_abs_diff:g}{check.unit} "
+                    f"(tolerance {check.tolerance:g})")
         return None
 
     def metrics(self) -> dict[str, float | None]:

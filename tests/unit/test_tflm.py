@@ -78,8 +78,29 @@ def test_only_support_files_and_wanted_kernels_are_compiled(tmp_path: Path) -> N
     for name, text in files.items():
         (tmp_path / name).write_text(text)
         paths.append(tmp_path / name)
-    chosen = tflm_lib._select_kernels(paths, {"Register_MAX_POOL_2D"})
+    chosen = tflm_lib._select_kernels(paths, {"Register_MAX_POOL_2D"}, tmp_path)
     assert [p.name for p in chosen] == ["pooling.cc", "pooling_common.cc", "kernel_util.cc"]
+
+
+def test_companions_of_included_kernel_headers_are_compiled(tmp_path: Path) -> None:
+    """depthwise_conv.h includes conv.h, whose kConvInputTensor conv_common.cc defines."""
+    include = '#include "tensorflow/lite/micro/kernels/{}.h"\n'
+    files = {
+        "conv.cc": "TFLMRegistration Register_CONV_2D() { }",
+        "conv_common.cc": "const int kConvInputTensor = 0;",
+        "depthwise_conv.cc": include.format("depthwise_conv")
+        + "TFLMRegistration Register_DEPTHWISE_CONV_2D() { }",
+        "depthwise_conv_common.cc": include.format("depthwise_conv"),
+        "pooling_common.cc": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "depthwise_conv.h").write_text(include.format("conv"))
+    (tmp_path / "conv.h").write_text(include.format("depthwise_conv"))  # a cycle ends
+    chosen = tflm_lib._select_kernels([tmp_path / n for n in files],
+                                      {"Register_DEPTHWISE_CONV_2D"}, tmp_path)
+    assert [p.name for p in chosen] == [
+        "conv_common.cc", "depthwise_conv.cc", "depthwise_conv_common.cc"]
 
 
 def test_cmsis_nn_files_replace_their_namesakes(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tinybench import deps
 from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tflm_lib import (
@@ -98,10 +100,11 @@ def model_ops(model: Path, backend: str = "the tflm backends") -> tuple[str, ...
 
 
 def input_bytes(model: Path) -> int:
-    """Size of the model's int8 input tensor in bytes."""
+    """Size of the model's input tensor in bytes."""
     from tinybench.models.inspect import inspect_model
 
-    return prod(inspect_model(model).inputs[0].shape)
+    tensor = inspect_model(model).inputs[0]
+    return prod(tensor.shape) * np.dtype(tensor.dtype).itemsize
 
 
 def model_header(table: dict[str, Op], ops: tuple[str, ...], arena: int, engine: str) -> str:

@@ -1,4 +1,4 @@
-"""Golden data: an int8 model run on the host by a reference engine.
+"""Golden data: a model run on the host by a reference engine.
 
 Every device run is checked against these outputs: LiteRT's reference kernels (BUILTIN_REF)
 for TVM, TFLM's own interpreter for TFLM and CMSIS-NN (whose int8 kernels agree with TFLM's
@@ -16,18 +16,20 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.errors import ConfigError
-from tinybench.models.inspect import inspect_model
+from tinybench.models.inspect import TensorInfo, check_runnable, inspect_model
 from tinybench.paths import cache_dir, content_hash, intact, write_sealed
 
 
 @dataclass(frozen=True)
 class Golden:
-    inputs: list[np.ndarray]  # int8, each in the model's input shape
-    outputs: list[np.ndarray]  # int8, the reference output for the input at the same index
+    inputs: list[np.ndarray]  # each in the model's input shape and dtype
+    outputs: list[np.ndarray]  # the reference output for the input at the same index
+    output_step: float | None = None  # a float output's dequantization step (TensorInfo.step)
 
 
 def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -> Golden:
-    """`count` seeded random int8 inputs for `model` and `engine`'s host outputs, cached.
+    """`count` seeded random inputs for `model` (see `random_inputs`) and `engine`'s host
+    outputs, cached.
 
     Engines: "litert" (LiteRT's BUILTIN_REF kernels) and "tflm" (TFLM's interpreter with its
     reference kernels, from the tflite-micro package). They agree except where TFLM rounds
@@ -38,25 +40,34 @@ def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -
     package, run = ENGINES[engine]
     model = Path(model)
     info = inspect_model(model)
-    if len(info.inputs) != 1 or len(info.outputs) != 1:
-        raise ConfigError(
-            f"'{model}' has {len(info.inputs)} inputs and {len(info.outputs)} outputs; "
-            "tinybench benchmarks models with one of each"
-        )
+    check_runnable(info)
     key = content_hash(model, str(count), str(seed), engine, version(package), Path(__file__))
     path = cache_dir("golden") / f"{model.stem}-{engine}-{key}.npz"
     if intact(path):
         with np.load(path) as saved:
-            return Golden(list(saved["inputs"]), list(saved["outputs"]))
+            return Golden(list(saved["inputs"]), list(saved["outputs"]), info.outputs[0].step)
 
     rng = np.random.default_rng(seed)
-    shape = info.inputs[0].shape
-    inputs = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(count)]
-    result = Golden(inputs, run(model, inputs))
+    inputs = [random_inputs(info.inputs[0], rng) for _ in range(count)]
+    result = Golden(inputs, run(model, inputs), info.outputs[0].step)
     buffer = io.BytesIO()
     np.savez(buffer, inputs=np.stack(result.inputs), outputs=np.stack(result.outputs))
     write_sealed(path, buffer.getvalue())
     return result
+
+
+FLOAT_RANGE = 1.0  # float inputs are drawn from [-1, 1]: the range the tasks calibrate on
+
+
+def random_inputs(tensor: TensorInfo, rng: np.random.Generator) -> np.ndarray:
+    """A random input for `tensor`: integers over their type's whole range, floats uniform in
+    ±FLOAT_RANGE."""
+    dtype = np.dtype(tensor.dtype)
+    if np.issubdtype(dtype, np.integer):
+        bounds = np.iinfo(dtype)
+        return rng.integers(bounds.min, bounds.max, size=tensor.shape, dtype=dtype,
+                            endpoint=True)
+    return rng.uniform(-FLOAT_RANGE, FLOAT_RANGE, size=tensor.shape).astype(dtype)
 
 
 def _litert(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -38,11 +38,6 @@ void log_to_uart(const char *text)
     }
 }
 
-bool is_int8(const TfLiteTensor *tensor)
-{
-    return tensor != nullptr && tensor->type == kTfLiteInt8;
-}
-
 /* A fresh interpreter on the first `size` bytes of the arena, with its tensors allocated. */
 bool start(size_t size)
 {
@@ -91,9 +86,6 @@ extern "C" int tb_backend_init(void)
     if (!start(sizeof tensor_arena)) {
         return 3;
     }
-    if (!is_int8(interpreter->input(0)) || !is_int8(interpreter->output(0))) {
-        return 4;
-    }
 #ifdef TB_TFLM_ARENA_PROBE
     arena_used = smallest_arena();
 #else
@@ -104,7 +96,7 @@ extern "C" int tb_backend_init(void)
 
 extern "C" int8_t *tb_backend_input(void)
 {
-    return interpreter->input(0)->data.int8;
+    return static_cast<int8_t *>(interpreter->input(0)->data.data);
 }
 
 extern "C" size_t tb_backend_input_size(void)
@@ -119,7 +111,7 @@ extern "C" int tb_backend_invoke(void)
 
 extern "C" const int8_t *tb_backend_output(void)
 {
-    return interpreter->output(0)->data.int8;
+    return static_cast<const int8_t *>(interpreter->output(0)->data.data);
 }
 
 extern "C" size_t tb_backend_output_size(void)
