@@ -271,7 +271,8 @@ def output_check(prepared: Prepared, outputs: list[np.ndarray],
     golden = prepared.golden
     return OutputCheck(inputs=len(golden.inputs), max_abs_diff=max_diff(outputs, golden.outputs),
                        tolerance=tolerance(backend.output_tolerance, golden),
-                       reference=backend.reference, dtype=str(golden.outputs[0].dtype))
+                       reference=backend.reference, dtype=str(golden.outputs[0].dtype),
+                       state="reset" if golden.stateful else "none")
 
 
 # float32 outputs: what float kernels may differ by between the device build and the host

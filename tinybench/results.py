@@ -27,8 +27,8 @@ from tinybench.spec import Key
 SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
-# the output check says the output's dtype (int8, the only one before) and takes float
-# differences and tolerances for float outputs.
+# the output check says the output's dtype (int8, the only one before), takes float
+# differences and tolerances for float outputs, and says how a stateful model's state is set.
 MIGRATIONS = {1: lambda raw: raw, 2: lambda raw: raw}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
@@ -80,6 +80,7 @@ class OutputCheck:
     tolerance: float = 0  # the largest difference accepted; 0 means bit-exact
     reference: str = "litert"  # the host engine that gave the expected outputs
     dtype: str = "int8"  # the output's type
+    state: str = "none"  # a stateful model's: "reset" before each inference, on host and device
 
     @property
     def unit(self) -> str:

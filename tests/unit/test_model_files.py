@@ -19,7 +19,7 @@ def _vector(b: flatbuffers.Builder, offsets: list[int]) -> int:
     return b.EndVector()
 
 
-def _tensor(b, name, shape, dtype=INT8, buffer=0, signature=None):
+def _tensor(b, name, shape, dtype=INT8, buffer=0, signature=None, variable=False):
     name = b.CreateString(name) if name else None
     shape = b.CreateNumpyVector(np.array(shape, dtype=np.int32))
     signature = b.CreateNumpyVector(np.array(signature, dtype=np.int32)) if signature else None
@@ -38,6 +38,7 @@ def _tensor(b, name, shape, dtype=INT8, buffer=0, signature=None):
     tflite.TensorAddType(b, dtype)
     tflite.TensorAddBuffer(b, buffer)
     tflite.TensorAddQuantization(b, quant)
+    tflite.TensorAddIsVariable(b, variable)
     return tflite.TensorEnd(b)
 
 
@@ -69,15 +70,18 @@ def _buffer(b, data=b""):
     return tflite.BufferEnd(b)
 
 
-def model_bytes(input_type=INT8, custom=False, names=True, signature=None) -> bytes:
+def model_bytes(input_type=INT8, custom=False, names=True, signature=None,
+                variable=False) -> bytes:
     """Fully connected 4 -> 3 with int8 weights, then optionally a custom op; `names` False
-    leaves the tensors' optional name out, `signature` is the input's shape signature."""
+    leaves the tensors' optional name out, `signature` is the input's shape signature,
+    `variable` adds a variable (state) tensor."""
     b = flatbuffers.Builder(1024)
     tensors = [
         _tensor(b, "in" if names else None, [1, 4], input_type, signature=signature),
         _tensor(b, "weights", [3, 4], buffer=1),
         _tensor(b, "fc", [1, 3]),
         _tensor(b, "out", [1, 3]),
+        *([_tensor(b, "state", [1, 3], variable=True)] if variable else []),
     ]
     operators = [_operator(b, 0, [0, 1, -1], [2])]
     codes = [_op_code(b, tflite.BuiltinOperator.FULLY_CONNECTED)]
@@ -137,6 +141,11 @@ def test_float_inputs_are_read_and_runnable(write):
     info = inspect_model(write(model_bytes(input_type=FLOAT32)))
     assert info.inputs[0].dtype == "float32"
     check_runnable(info)
+
+
+def test_variable_tensors_make_a_model_stateful(write):
+    assert not inspect_model(write(model_bytes())).stateful
+    assert inspect_model(write(model_bytes(variable=True))).stateful
 
 
 def test_tensors_without_names_are_named_by_index(write):

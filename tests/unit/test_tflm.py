@@ -160,6 +160,8 @@ def test_generated_header_adds_exactly_the_models_ops() -> None:
     assert "MicroMutableOpResolver<2>" in header
     assert "r.AddConv2D()" in header and "r.AddSoftmax()" in header and "AddAdd" not in header
     assert "kTbArenaSize = 23456;" in header and '"cmsis-nn"' in header
+    assert "TB_TFLM_RESET_STATE" not in header
+    assert "#define TB_TFLM_RESET_STATE 1" in tflm.model_header(table, (), 1, "tflm", True)
     with pytest.raises(ConfigError, match="MEAN"):
         tflm.model_header(table, ("MEAN",), 1, "tflm")
 

@@ -72,9 +72,12 @@ class TvmBackend:
     def generate(self, model: Path, board: Board, workdir: Path,
                  probe: ArenaProbe | None = None) -> FirmwareSources:
         """TVM plans the arena when it compiles the model, so it needs no `probe`."""
-        from tinybench.models.inspect import builtin_ops
+        from tinybench.models.inspect import builtin_ops, inspect_model
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
+        if inspect_model(model).stateful:
+            raise ConfigError(f"{model.name} keeps state between inferences (variable "
+                              f"tensors), which the {self.name} backend cannot reset; use tflm")
         import tvm
 
         here = Path(__file__).parent

@@ -55,6 +55,7 @@ class ModelInfo:
     layers: tuple[LayerInfo, ...]
     macs: int
     weight_bytes: int  # every constant buffer, counted once
+    stateful: bool = False  # it keeps state between inferences (variable tensors, variables)
 
 
 def inspect_model(path: Path) -> ModelInfo:
@@ -128,9 +129,11 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
 
     layers: list[LayerInfo] = []
     used_buffers: set[int] = set()
+    variables = False
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
+        variables |= any(t.IsVariable() for t in tensors)
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
             inputs = [tensors[i] if i >= 0 else None for i in _indices(op.Inputs, op.InputsLength)]
@@ -160,7 +163,11 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
         layers=tuple(layers),
         macs=sum(layer.macs for layer in layers),
         weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
+        stateful=variables or not ops.keys().isdisjoint(_STATE_OPS),
     )
+
+
+_STATE_OPS = ("VAR_HANDLE", "ASSIGN_VARIABLE", "READ_VARIABLE")  # resource variables
 
 
 def _indices(get: Callable[[int], int], length: Callable[[], int]) -> list[int]:

@@ -1,5 +1,6 @@
 """Golden data: a model run on the host by a reference engine.
 
+A stateful model's state is reset before each input, as the devices do before each inference.
 Every device run is checked against these outputs: LiteRT's reference kernels (BUILTIN_REF)
 for TVM, TFLM's own interpreter for TFLM and CMSIS-NN (whose int8 kernels agree with TFLM's
 reference kernels bit for bit). Any difference on a device is then a bug, not rounding.
@@ -25,6 +26,7 @@ class Golden:
     inputs: list[np.ndarray]  # each in the model's input shape and dtype
     outputs: list[np.ndarray]  # the reference output for the input at the same index
     output_step: float | None = None  # a float output's dequantization step (TensorInfo.step)
+    stateful: bool = False  # the model keeps state: reset before each input (ModelInfo.stateful)
 
 
 def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -> Golden:
@@ -45,11 +47,12 @@ def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -
     path = cache_dir("golden") / f"{model.stem}-{engine}-{key}.npz"
     if intact(path):
         with np.load(path) as saved:
-            return Golden(list(saved["inputs"]), list(saved["outputs"]), info.outputs[0].step)
+            return Golden(list(saved["inputs"]), list(saved["outputs"]), info.outputs[0].step,
+                          info.stateful)
 
     rng = np.random.default_rng(seed)
     inputs = [random_inputs(info.inputs[0], rng) for _ in range(count)]
-    result = Golden(inputs, run(model, inputs), info.outputs[0].step)
+    result = Golden(inputs, run(model, inputs), info.outputs[0].step, info.stateful)
     buffer = io.BytesIO()
     np.savez(buffer, inputs=np.stack(result.inputs), outputs=np.stack(result.outputs))
     write_sealed(path, buffer.getvalue())
@@ -85,6 +88,7 @@ def _litert(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     sink = interpreter.get_output_details()[0]["index"]
     outputs = []
     for x in inputs:
+        interpreter.reset_all_variables()  # each input from the initial state, as on a device
         interpreter.set_tensor(source, x)
         interpreter.invoke()
         outputs.append(interpreter.get_tensor(sink).copy())
@@ -101,6 +105,7 @@ def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise ConfigError(f"the TFLM host reference cannot run '{model}': {first}") from error
     outputs = []
     for x in inputs:
+        interpreter.reset()  # each input from the initial state, as on a device
         interpreter.set_input(x, 0)
         interpreter.invoke()
         outputs.append(interpreter.get_output(0).copy())

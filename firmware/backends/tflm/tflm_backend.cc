@@ -104,8 +104,15 @@ extern "C" size_t tb_backend_input_size(void)
     return interpreter->input(0)->bytes;
 }
 
+/* A stateful model (TB_TFLM_RESET_STATE) starts each inference from its initial state, as
+ * the host reference does for each input; the reset is part of the timed inference. */
 extern "C" int tb_backend_invoke(void)
 {
+#ifdef TB_TFLM_RESET_STATE
+    if (interpreter->Reset() != kTfLiteOk) {
+        return 2;
+    }
+#endif
     return interpreter->Invoke() == kTfLiteOk ? 0 : 1;
 }
 
