@@ -280,7 +280,7 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="seed of weights and calibration data")
     e.set_defaults(func=_cmd_models_export)
     i = verbs.add_parser("inspect", help="show ops, tensors, MACs and weight bytes of a .tflite")
-    i.add_argument("file", type=Path, help="an int8 .tflite file")
+    i.add_argument("file", type=Path, help="a .tflite file")
     i.set_defaults(func=_cmd_models_inspect)
     z = verbs.add_parser("freeze", help="convert the tasks' shipped models again with this "
                          "TensorFlow (after a task's definition changed)")

@@ -41,7 +41,7 @@ from tinybench.firmware.build import build_firmware
 from tinybench.names import lookup
 from tinybench.paths import cache_dir, content_hash, locked
 from tinybench.probe import arena_probe
-from tinybench.protocol import Session, completed_session, session_script
+from tinybench.protocol import Session, completed_session, output_tensor, session_script
 from tinybench.provenance import common_tools, make_record
 from tinybench.results import Memory, OutputCheck, Record
 from tinybench.spec import RunSpec
@@ -93,16 +93,16 @@ def _simulators() -> Mapping[str, Simulator]:
 
 
 def model_file(task: str) -> Path:
-    """The int8 .tflite of a task (shipped or converted) or a user's file, checked to be usable."""
+    """The .tflite of a task (shipped or converted) or a user's file, checked to be usable."""
     from tinybench.models.export import export
-    from tinybench.models.inspect import inspect_model
+    from tinybench.models.inspect import check_runnable, inspect_model
 
     if task in TASKS:
         return export(task)
     path = Path(task)
     if not path.is_file():
         raise ConfigError(f"model file {path} does not exist")
-    inspect_model(path)  # refuses files that are not int8 .tflite models, with the reason
+    check_runnable(inspect_model(path))  # refuses what cannot be fed or checked, with the reason
     return path
 
 
@@ -125,7 +125,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
     cycles, instructions, sessions = [], [], []
     for tensor in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
-                               session_script(tensor.astype(np.int8).tobytes()),
+                               session_script(tensor.tobytes()),
                                INSTRUCTION_BUDGET)
         sessions.append(completed_session(result.uart_output, "the firmware"))
         start, end = inference_marks(result)
@@ -134,7 +134,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
     return Measured(cycles=int(statistics.median(cycles)),
                     instructions=int(statistics.median(instructions)),
                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
-                    outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
+                    outputs=[output_tensor(s, golden.outputs[0].dtype) for s in sessions])
 
 
 def inference_marks(result: SimResult) -> tuple[Mark, Mark]:
@@ -316,21 +316,39 @@ def output_check(prepared: Prepared, outputs: list[np.ndarray],
     """How the device's outputs, one array per golden input, compare with the host reference."""
     stages = stages or Stages()
     backend = stages.backends[prepared.spec.backend]
-    return OutputCheck(inputs=len(prepared.golden.inputs),
-                       max_abs_diff=max_diff(outputs, prepared.golden.outputs),
-                       tolerance=backend.output_tolerance, reference=backend.reference)
+    golden = prepared.golden
+    return OutputCheck(inputs=len(golden.inputs), max_abs_diff=max_diff(outputs, golden.outputs),
+                       tolerance=tolerance(backend.output_tolerance, golden),
+                       reference=backend.reference, dtype=str(golden.outputs[0].dtype),
+                       state="reset" if golden.stateful else "none")
 
 
-def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> int:
-    """The largest |device - reference| over every output value, in int8 steps."""
-    worst = 0
+# float32 outputs: what float kernels may differ by between the device build and the host
+# engine (summation order, fused multiply-add), relative to the largest reference magnitude
+FLOAT_RTOL = 1e-5
+
+
+def tolerance(lsb: int, golden: Golden) -> float:
+    """The largest difference accepted for `golden`'s outputs. Integer outputs: `lsb` steps.
+    Float outputs: `lsb` steps of the integer tensor they are dequantized from (if any), plus
+    FLOAT_RTOL of the largest reference magnitude."""
+    if np.issubdtype(golden.outputs[0].dtype, np.integer):
+        return lsb
+    largest = max(float(np.abs(o).max()) for o in golden.outputs)
+    return lsb * (golden.output_step or 0.0) + FLOAT_RTOL * largest
+
+
+def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> float:
+    """The largest |device - reference| over every output value: integer steps (LSB) for
+    integer outputs, the outputs' own unit for float ones."""
+    worst = 0.0
     for got, want in zip(device, reference, strict=True):
-        want = want.astype(np.int16).ravel()
         if got.size != want.size:
             raise SimulationError(f"the firmware returned {got.size} output values, "
                                   f"the model has {want.size}")
-        worst = max(worst, int(np.abs(got - want).max()))
-    return worst
+        difference = np.abs(got.ravel().astype(np.float64) - want.ravel().astype(np.float64))
+        worst = max(worst, float(difference.max()))
+    return int(worst) if np.issubdtype(reference[0].dtype, np.integer) else worst
 
 
 def _one_line(error: Exception) -> str:

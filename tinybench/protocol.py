@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinybench.errors import ConfigError, SimulationError, TinybenchError
 
 CHUNK_BYTES = 60  # input bytes per `db` command: "db " + 120 hex digits fits the 128-char line
@@ -27,7 +29,7 @@ class Session:
     cycles: tuple[int, ...] = ()  # m-tb-cycles-[...]: DWT cycles of each timed inference
     arena_bytes: int | None = None  # m-tb-arena-bytes-...
     stack_bytes: int | None = None  # m-tb-stack-bytes-...: stack high-water mark since reset
-    outputs: tuple[int, ...] = ()  # m-results-[...]: the raw int8 output tensor
+    outputs: tuple[int, ...] = ()  # m-results-[...]: the output tensor's bytes, as int8 values
     # A profile build's: DWT cycles of each layer of the last timed inference, the engine's
     # planned buffers as (offset, size, first layer, last layer), the arena outside them
     layer_cycles: tuple[int, ...] = ()  # m-tb-layer-cycles-[...]
@@ -45,7 +47,7 @@ def session_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> li
 def input_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
     """Load one int8 input, infer, read the outputs: what a session repeats per input."""
     if not input_tensor:
-        raise ConfigError("the input tensor is empty; pass the model's raw int8 input bytes")
+        raise ConfigError("the input tensor is empty; pass the model's raw input bytes")
     if runs < 1 or warmups < 0:
         raise ConfigError(f"infer needs runs >= 1 and warmups >= 0, got {runs} and {warmups}")
     chunks = (input_tensor[i : i + CHUNK_BYTES] for i in range(0, len(input_tensor), CHUNK_BYTES))
@@ -123,6 +125,16 @@ def completed_session(output: bytes | str, who: str,
         problem = "; ".join(session.errors) or "no m-infer-done"
         raise error(f"{who} did not complete an inference: {problem}")
     return session
+
+
+def output_tensor(session: Session, dtype: np.dtype) -> np.ndarray:
+    """The output the device sent, its bytes read as `dtype` (the harness prints the output
+    tensor's raw bytes as signed 8-bit values, whatever its type)."""
+    raw = np.array(session.outputs, dtype=np.int8)
+    if raw.size % np.dtype(dtype).itemsize:
+        raise SimulationError(f"the firmware returned {raw.size} output bytes, not a whole "
+                              f"number of {np.dtype(dtype)} values")
+    return raw.view(dtype)
 
 
 def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:

@@ -31,7 +31,9 @@ SCHEMA_VERSION = 3
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
 # board data, so older runs get an energy estimate too; the others stay None. 2 → 3 also
 # added `seconds`, each run's wall time (it stays None: no earlier version timed its runs), and
-# `profile`, the per-layer figures (None: earlier runs made no per-layer profile).
+# `profile`, the per-layer figures (None: earlier runs made no per-layer profile); and the
+# output check says its output's dtype (int8, the only one before), takes float differences
+# and tolerances for float outputs, and says how a stateful model's state is set.
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -87,12 +89,19 @@ class Memory:
 
 @dataclass(frozen=True, kw_only=True)
 class OutputCheck:
-    """How the device outputs compared with the host reference, in int8 steps (LSB)."""
+    """How the device outputs compared with the host reference: in steps (LSB) of an integer
+    output, in the output's own unit for a float one (an absolute bound)."""
 
     inputs: int  # how many inputs were run on both
-    max_abs_diff: int  # the largest |device - reference| over every output value
-    tolerance: int = 0  # the largest difference accepted; 0 means bit-exact
+    max_abs_diff: float  # the largest |device - reference| over every output value
+    tolerance: float = 0  # the largest difference accepted; 0 means bit-exact
     reference: str = "litert"  # the host engine that gave the expected outputs
+    dtype: str = "int8"  # the output's type
+    state: str = "none"  # a stateful model's: "reset" before each inference, on host and device
+
+    @property
+    def unit(self) -> str:
+        return "" if self.dtype.startswith("float") else " LSB"
 
     @property
     def passed(self) -> bool:
@@ -197,8 +206,9 @@ class Record:
         if self.status == "failed":
             return f"failed at {self.stage}: {self.reason}"
         if self.check is not None and not self.check.passed:
-            return (f"outputs differ from the reference by {self.check.max_abs_diff} LSB "
-                    f"(tolerance {self.check.tolerance})")
+            check = self.check
+            return (f"outputs differ from the reference by {check.max_abs_diff:g}{check.unit} "
+                    f"(tolerance {check.tolerance:g})")
         return None
 
     def metrics(self) -> dict[str, float | None]:

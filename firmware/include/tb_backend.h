@@ -2,8 +2,9 @@
  *
  * The harness (firmware/harness) speaks the MLPerf Tiny serial protocol and never
  * knows which engine runs the model; each backend (TFLM, TFLM + CMSIS-NN, TVM, or the
- * minimal test backend) implements these functions. Tensors are raw int8 bytes in the
- * model's own layout and quantisation.
+ * minimal test backend) implements these functions. Tensors are raw bytes in the model's
+ * own type (int8, int16, float32, ...), layout and quantisation; the host checks the types
+ * before it builds.
  */
 #ifndef TB_BACKEND_H
 #define TB_BACKEND_H

@@ -6,7 +6,7 @@ import pytest
 import tflite
 
 from tinybench.errors import ConfigError
-from tinybench.models.inspect import format_model, inspect_model
+from tinybench.models.inspect import check_runnable, format_model, inspect_model
 from tinybench.models.reference import golden
 
 INT8, FLOAT32 = tflite.TensorType.INT8, tflite.TensorType.FLOAT32
@@ -19,9 +19,10 @@ def _vector(b: flatbuffers.Builder, offsets: list[int]) -> int:
     return b.EndVector()
 
 
-def _tensor(b, name, shape, dtype=INT8, buffer=0):
-    name = b.CreateString(name)
+def _tensor(b, name, shape, dtype=INT8, buffer=0, signature=None, variable=False):
+    name = b.CreateString(name) if name else None
     shape = b.CreateNumpyVector(np.array(shape, dtype=np.int32))
+    signature = b.CreateNumpyVector(np.array(signature, dtype=np.int32)) if signature else None
     scale = b.CreateNumpyVector(np.array([0.5], dtype=np.float32))
     zero = b.CreateNumpyVector(np.array([-3], dtype=np.int64))
     tflite.QuantizationParametersStart(b)
@@ -29,11 +30,15 @@ def _tensor(b, name, shape, dtype=INT8, buffer=0):
     tflite.QuantizationParametersAddZeroPoint(b, zero)
     quant = tflite.QuantizationParametersEnd(b)
     tflite.TensorStart(b)
-    tflite.TensorAddName(b, name)
+    if name:
+        tflite.TensorAddName(b, name)
+    if signature:
+        tflite.TensorAddShapeSignature(b, signature)
     tflite.TensorAddShape(b, shape)
     tflite.TensorAddType(b, dtype)
     tflite.TensorAddBuffer(b, buffer)
     tflite.TensorAddQuantization(b, quant)
+    tflite.TensorAddIsVariable(b, variable)
     return tflite.TensorEnd(b)
 
 
@@ -65,14 +70,18 @@ def _buffer(b, data=b""):
     return tflite.BufferEnd(b)
 
 
-def model_bytes(input_type=INT8, custom=False) -> bytes:
-    """Fully connected 4 -> 3 with int8 weights, then optionally a custom op."""
+def model_bytes(input_type=INT8, custom=False, names=True, signature=None,
+                variable=False) -> bytes:
+    """Fully connected 4 -> 3 with int8 weights, then optionally a custom op; `names` False
+    leaves the tensors' optional name out, `signature` is the input's shape signature,
+    `variable` adds a variable (state) tensor."""
     b = flatbuffers.Builder(1024)
     tensors = [
-        _tensor(b, "in", [1, 4], input_type),
+        _tensor(b, "in" if names else None, [1, 4], input_type, signature=signature),
         _tensor(b, "weights", [3, 4], buffer=1),
         _tensor(b, "fc", [1, 3]),
         _tensor(b, "out", [1, 3]),
+        *([_tensor(b, "state", [1, 3], variable=True)] if variable else []),
     ]
     operators = [_operator(b, 0, [0, 1, -1], [2])]
     codes = [_op_code(b, tflite.BuiltinOperator.FULLY_CONNECTED)]
@@ -128,9 +137,34 @@ def test_custom_ops_are_reported_by_name(write):
     assert "CUSTOM:MyOp" in format_model(info)
 
 
-def test_float_inputs_are_refused(write):
-    with pytest.raises(ConfigError, match=r"'in' is float32.*int8"):
-        inspect_model(write(model_bytes(input_type=FLOAT32)))
+def test_float_inputs_are_read_and_runnable(write):
+    info = inspect_model(write(model_bytes(input_type=FLOAT32)))
+    assert info.inputs[0].dtype == "float32"
+    check_runnable(info)
+
+
+def test_variable_tensors_make_a_model_stateful(write):
+    assert not inspect_model(write(model_bytes())).stateful
+    assert inspect_model(write(model_bytes(variable=True))).stateful
+
+
+def test_tensors_without_names_are_named_by_index(write):
+    info = inspect_model(write(model_bytes(names=False)))
+    assert info.inputs[0].name == "tensor 0"
+    assert "tensor 0" in format_model(info)
+
+
+def test_an_input_type_no_backend_runs_is_named(write):
+    info = inspect_model(write(model_bytes(input_type=tflite.TensorType.STRING)))
+    with pytest.raises(ConfigError, match=r"m.tflite: input 'in' is string, which no backend"):
+        check_runnable(info)
+
+
+def test_a_dynamic_dimension_is_named(write):
+    info = inspect_model(write(model_bytes(signature=[-1, 4])))
+    assert info.inputs[0].shape == (1, 4)
+    with pytest.raises(ConfigError, match=r"input 'in' has a dynamic \(-1\) dimension"):
+        check_runnable(info)
 
 
 def test_a_file_that_is_not_a_flatbuffer_is_refused(write):

@@ -160,9 +160,10 @@ def test_a_custom_op_fails_at_generate_naming_the_op_and_the_backend(backend, tm
     [
         (b"\x00" * 64, "is not a TFLite flatbuffer"),
         (model_bytes()[:-40], "is truncated or damaged"),
-        (model_bytes(input_type=tflite.TensorType.FLOAT32), "is float32, but tinybench runs"),
+        (model_bytes(input_type=tflite.TensorType.COMPLEX64), "is complex64, which no backend"),
+        (model_bytes(signature=[-1, 4]), "has a dynamic (-1) dimension"),
     ],
-    ids=["not-a-flatbuffer", "truncated", "float"],
+    ids=["not-a-flatbuffer", "truncated", "complex", "dynamic"],
 )
 def test_an_unusable_model_file_fails_at_convert_with_the_reason(data, reason, tmp_path, no_tools):
     model = tmp_path / "bad.tflite"

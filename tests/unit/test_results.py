@@ -136,6 +136,19 @@ def test_a_profile_survives_a_round_trip_through_json():
     assert parse_record(record.to_json(), "here") == record
 
 
+def test_version_2_records_are_read_as_int8_checks():
+    raw = json.loads(_record().to_json())
+    del raw["check"]["dtype"]
+    raw["schema_version"] = 2
+    assert parse_record(json.dumps(raw), "old.jsonl:1").check.dtype == "int8"
+
+
+def test_float_checks_are_stated_in_the_outputs_unit():
+    check = OutputCheck(inputs=5, max_abs_diff=0.25, tolerance=0.125, dtype="float32")
+    assert _record(check=check).broken == (
+        "outputs differ from the reference by 0.25 (tolerance 0.125)")
+
+
 @pytest.mark.parametrize("version", [None, 0, 4, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())

@@ -78,8 +78,29 @@ def test_only_support_files_and_wanted_kernels_are_compiled(tmp_path: Path) -> N
     for name, text in files.items():
         (tmp_path / name).write_text(text)
         paths.append(tmp_path / name)
-    chosen = tflm_lib._select_kernels(paths, {"Register_MAX_POOL_2D"})
+    chosen = tflm_lib._select_kernels(paths, {"Register_MAX_POOL_2D"}, tmp_path)
     assert [p.name for p in chosen] == ["pooling.cc", "pooling_common.cc", "kernel_util.cc"]
+
+
+def test_companions_of_included_kernel_headers_are_compiled(tmp_path: Path) -> None:
+    """depthwise_conv.h includes conv.h, whose kConvInputTensor conv_common.cc defines."""
+    include = '#include "tensorflow/lite/micro/kernels/{}.h"\n'
+    files = {
+        "conv.cc": "TFLMRegistration Register_CONV_2D() { }",
+        "conv_common.cc": "const int kConvInputTensor = 0;",
+        "depthwise_conv.cc": include.format("depthwise_conv")
+        + "TFLMRegistration Register_DEPTHWISE_CONV_2D() { }",
+        "depthwise_conv_common.cc": include.format("depthwise_conv"),
+        "pooling_common.cc": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "depthwise_conv.h").write_text(include.format("conv"))
+    (tmp_path / "conv.h").write_text(include.format("depthwise_conv"))  # a cycle ends
+    chosen = tflm_lib._select_kernels([tmp_path / n for n in files],
+                                      {"Register_DEPTHWISE_CONV_2D"}, tmp_path)
+    assert [p.name for p in chosen] == [
+        "conv_common.cc", "depthwise_conv.cc", "depthwise_conv_common.cc"]
 
 
 def test_cmsis_nn_files_replace_their_namesakes(tmp_path: Path) -> None:
@@ -139,6 +160,8 @@ def test_generated_header_adds_exactly_the_models_ops() -> None:
     assert "MicroMutableOpResolver<2>" in header
     assert "r.AddConv2D()" in header and "r.AddSoftmax()" in header and "AddAdd" not in header
     assert "kTbArenaSize = 23456;" in header and '"cmsis-nn"' in header
+    assert "TB_TFLM_RESET_STATE" not in header
+    assert "#define TB_TFLM_RESET_STATE 1" in tflm.model_header(table, (), 1, "tflm", True)
     with pytest.raises(ConfigError, match="MEAN"):
         tflm.model_header(table, ("MEAN",), 1, "tflm")
 

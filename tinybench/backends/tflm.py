@@ -19,6 +19,8 @@ from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tinybench import deps
 from tinybench.artifacts import ArenaProbe, FirmwareSources
 from tinybench.backends.tflm_lib import (
@@ -74,7 +76,8 @@ class TflmBackend:
         """The sources with an arena of `arena` bytes; `required` None makes the probe."""
         workdir.mkdir(parents=True, exist_ok=True)
         table = op_table(deps.locate("tflm"))
-        atomic_write(workdir / "tb_tflm_model.h", model_header(table, ops, arena, self.name))
+        header = model_header(table, ops, arena, self.name, is_stateful(model))
+        atomic_write(workdir / "tb_tflm_model.h", header)
         atomic_write(workdir / "tb_tflm_model.cc", model_source(model))
         return FirmwareSources(
             backend=self.name,
@@ -105,15 +108,24 @@ def model_ops(model: Path, backend: str = "the tflm backends") -> tuple[str, ...
     return builtin_ops(model, backend)
 
 
-def input_bytes(model: Path) -> int:
-    """Size of the model's int8 input tensor in bytes."""
+def is_stateful(model: Path) -> bool:
     from tinybench.models.inspect import inspect_model
 
-    return prod(inspect_model(model).inputs[0].shape)
+    return inspect_model(model).stateful
 
 
-def model_header(table: dict[str, Op], ops: tuple[str, ...], arena: int, engine: str) -> str:
-    """tb_tflm_model.h: the op resolver with exactly `ops`, the arena size, the engine name."""
+def input_bytes(model: Path) -> int:
+    """Size of the model's input tensor in bytes."""
+    from tinybench.models.inspect import inspect_model
+
+    tensor = inspect_model(model).inputs[0]
+    return prod(tensor.shape) * np.dtype(tensor.dtype).itemsize
+
+
+def model_header(table: dict[str, Op], ops: tuple[str, ...], arena: int, engine: str,
+                 stateful: bool = False) -> str:
+    """tb_tflm_model.h: the op resolver with exactly `ops`, the arena size, the engine name;
+    for a `stateful` model, TB_TFLM_RESET_STATE: the state is reset before each inference."""
     unknown = [op for op in ops if op not in table]
     if unknown:
         raise ConfigError(f"TFLM's op resolver has no {', '.join(unknown)}")
@@ -128,6 +140,7 @@ def model_header(table: dict[str, Op], ops: tuple[str, ...], arena: int, engine:
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 
 #define TB_TFLM_ENGINE_NAME "{engine}"
+{"#define TB_TFLM_RESET_STATE 1" if stateful else ""}
 
 constexpr size_t kTbArenaSize = {arena};
 

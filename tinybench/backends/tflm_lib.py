@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 Kernels = Literal["reference", "cmsis-nn"]
 KERNEL_SETS: tuple[Kernels, ...] = ("reference", "cmsis-nn")
 COMPONENTS = ("tflm", "flatbuffers", "gemmlowp", "ruy", "cmsis", "cortex-dfp", "cmsis-nn")
-BUILD_VERSION = "2"  # bump when the source lists or flags below change meaning
+BUILD_VERSION = "3"  # bump when the source lists or flags below change meaning
 CORE_OPT, KERNEL_OPT = "-Os", "-O2"  # TFLM's CORE_/KERNEL_OPTIMIZATION_LEVEL
 # Test helpers TFLM puts in its library; an application never links them.
 TEST_SUPPORT = ("test_helpers.cc", "test_helper_custom_ops.cc", "fake_micro_context.cc",
@@ -190,7 +190,7 @@ def _units(roots: dict[str, Path], kernels: Kernels, registrations: set[str]) ->
     if kernels == "cmsis-nn":
         kernel_srcs = _specialize(kernel_srcs, micro / "kernels" / "cmsis_nn")
     kernel_srcs = _select_kernels([p for p in kernel_srcs if p.name not in TEST_SUPPORT],
-                                  registrations)
+                                  registrations, micro / "kernels")
     if kernels == "cmsis-nn":
         nn = sorted((roots["cmsis-nn"] / "Source").rglob("*.c"))
         units += [_Unit(p, "cmsis-nn", KERNEL_OPT) for p in nn
@@ -209,15 +209,37 @@ def kernel_sources(tflm: Path) -> list[Path]:
     return [tflm / n for n in names]
 
 
-def _select_kernels(files: list[Path], registrations: set[str]) -> list[Path]:
+def _select_kernels(files: list[Path], registrations: set[str], headers: Path) -> list[Path]:
     """The kernel files a library with `registrations` needs: those defining one of them,
-    the shared support files (they define no registration), and each chosen file's
-    `<name>_common.cc` companion; other ops' files and companions are left out."""
+    the shared support files (they define no registration), and the `<name>_common.cc`
+    companions of each chosen file and of every kernel header (in `headers`) it includes,
+    directly or through other headers: depthwise_conv.cc uses conv.h's kConvInputTensor,
+    which conv_common.cc defines. Other ops' files and companions are left out."""
     pattern = re.compile(r"TFLMRegistration\s*\*?\s*(Register_\w+)\s*\(\s*\)\s*\{")
     defined = {f: set(pattern.findall(f.read_text())) for f in files}
-    chosen = {f.stem for f in files
+    chosen = {f for f in files
               if defined[f] & registrations or not (defined[f] or f.stem.endswith("_common"))}
-    return [f for f in files if f.stem in chosen or f.stem.removesuffix("_common") in chosen]
+    stems = {f.stem for f in chosen}
+    for f in chosen:
+        stems |= _included_kernel_headers(f, headers)
+    return [f for f in files
+            if f in chosen or (f.stem.endswith("_common") and f.stem[:-len("_common")] in stems)]
+
+
+_KERNEL_HEADER = re.compile(r'#include\s+"tensorflow/lite/micro/kernels/(\w+)\.h"')
+
+
+def _included_kernel_headers(source: Path, headers: Path) -> set[str]:
+    """Stems of the headers in `headers` that `source` includes, directly or indirectly."""
+    found: set[str] = set()
+    todo = [source]
+    while todo:
+        for stem in _KERNEL_HEADER.findall(todo.pop().read_text()):
+            header = headers / f"{stem}.h"
+            if stem not in found and header.is_file():
+                found.add(stem)
+                todo.append(header)
+    return found
 
 
 def _specialize(files: Iterable[Path], folder: Path) -> list[Path]:

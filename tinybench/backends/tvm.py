@@ -48,6 +48,11 @@ _OWN_SOURCES = ("tvm.py", "tvm_int8.py", "tvm_int8_kernels.py", "tvm_glue.py")
 # TVM's C loops have fixed trip counts: unrolled, the innermost MAC loop sheds its compare
 # and branch; unswitched, the padding test of a convolution leaves its channel loop
 KERNEL_CFLAGS = ("-funroll-loops", "-funswitch-loops")
+# What TVM's TFLite importer raises on a model it cannot take: every class in tvm.error
+# (OpNotImplemented, OpAttributeInvalid, InternalError, ...) derives from RuntimeError, errors
+# from TVM's C++ side arrive through tvm_ffi as builtin types, and the importer asserts.
+IMPORT_ERRORS = (RuntimeError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+                 AssertionError)
 _OPAQUE = 8  # TVM's OpPatternKind kOpaque: never fused with neighbours
 _DATA_PAR = 0  # IterVar kind of a spatial (data-parallel) axis
 
@@ -83,9 +88,12 @@ class TvmBackend:
     def generate(self, model: Path, board: Board, workdir: Path,
                  probe: ArenaProbe | None = None) -> FirmwareSources:
         """TVM plans the arena when it compiles the model, so it needs no `probe`."""
-        from tinybench.models.inspect import builtin_ops
+        from tinybench.models.inspect import builtin_ops, inspect_model
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
+        if inspect_model(model).stateful:
+            raise ConfigError(f"{model.name} keeps state between inferences (variable "
+                              f"tensors), which the {self.name} backend cannot reset; use tflm")
         import tvm
 
         here = Path(__file__).parent
@@ -135,7 +143,7 @@ def lower(model: Path, mcpu: str) -> tuple[Plan, str]:
 
     try:
         mod = from_tflite(tflite.Model.GetRootAsModel(model.read_bytes(), 0))
-    except (NotImplementedError, tvm.error.TVMError, ValueError) as error:  # OpNotImplemented too
+    except IMPORT_ERRORS as error:
         first = str(error).strip().splitlines()[0]
         raise ConfigError(f"TVM cannot import {model.name}: {first}") from error
     t = relax.transform

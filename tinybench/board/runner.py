@@ -30,7 +30,13 @@ from tinybench.boards import get_board
 from tinybench.dataset import read_dataset
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 from tinybench.pipeline import Prepared, Stages, model_file, output_check, session_profile
-from tinybench.protocol import Session, completed_session, parse_session, session_commands
+from tinybench.protocol import (
+    Session,
+    completed_session,
+    output_tensor,
+    parse_session,
+    session_commands,
+)
 from tinybench.provenance import make_record
 from tinybench.results import Memory, Record
 
@@ -128,9 +134,10 @@ def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
     with Dut(port, timeout) as dut:
         dut.sync()
         _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
-        sessions = [run_session(dut, tensor.astype(np.int8).tobytes(), runs, warmups)
+        sessions = [run_session(dut, tensor.tobytes(), runs, warmups)
                     for tensor in target.golden.inputs]
-    check = output_check(target, [np.array(s.outputs, dtype=np.int16) for s in sessions])
+    check = output_check(target, [output_tensor(s, target.golden.outputs[0].dtype)
+                                  for s in sessions])
     cycles = [c for session in sessions for c in session.cycles]
     last = sessions[-1]
     board = get_board(spec.board)

@@ -25,8 +25,14 @@ if TYPE_CHECKING:
 CALIBRATION_SAMPLES = 32
 
 
-def convert(task: Task, seed: int = 0) -> bytes:
-    """Build `task`'s model with seeded weights and convert it to an int8 flatbuffer.
+# What `convert` makes: full-integer int8 (int8 I/O, the tasks' models); TensorFlow's default
+# post-training int8 quantization, which keeps float32 I/O behind QUANTIZE and DEQUANTIZE;
+# a plain float32 model.
+KINDS = ("int8", "float-io", "float32")
+
+
+def convert(task: Task, seed: int = 0, kind: str = "int8") -> bytes:
+    """Build `task`'s model with seeded weights and convert it to a flatbuffer of `kind`.
 
     Keras's session is cleared first: layer names, which end up in the flatbuffer, come from
     its global counters.
@@ -42,11 +48,14 @@ def convert(task: Task, seed: int = 0) -> bytes:
     _initialise(model, np.random.default_rng(seed), calibration.reshape(-1, *task.input_shape[1:]))
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if kind == "float32":
+        return converter.convert()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([sample] for sample in calibration)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if kind == "int8":
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     # Dense layers per tensor, as in the MLPerf Tiny reference models (converted before
     # per-channel dense quantization became the default): per-channel FULLY_CONNECTED makes
     # the AD model larger and TFLM's arena 6x bigger than the reference's.

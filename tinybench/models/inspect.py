@@ -1,9 +1,10 @@
 """Read any .tflite: ops, tensors, quantization, MACs per layer and weight bytes.
 
 The flatbuffer is parsed with the `tflite` package (generated from TensorFlow's schema), so
-nothing needs to run. tinybench benchmarks full-integer models, so a model whose inputs or
-outputs are not int8 is refused. MACs are counted for the layers that multiply: convolutions
-(plain, depthwise, transposed) and fully connected layers; every other op counts zero.
+nothing needs to run. Any valid flatbuffer is read (optional fields such as tensor names may
+be absent); `check_runnable` then says whether tinybench can feed and check the model's
+inputs and outputs. MACs are counted for the layers that multiply: convolutions (plain,
+depthwise, transposed) and fully connected layers; every other op counts zero.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class TensorInfo:
     dtype: str  # numpy-style: "int8", "float32", ...
     scale: float | None  # per-tensor quantization; None when not quantized
     zero_point: int | None
+    dynamic: bool = False  # a dimension is -1 in the shape signature (sized at run time)
+    # a float output made by DEQUANTIZE: the scale of the integer tensor it comes from
+    step: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,18 @@ class ModelInfo:
     layers: tuple[LayerInfo, ...]
     macs: int
     weight_bytes: int  # every constant buffer, counted once
+    stateful: bool = False  # it keeps state between inferences (variable tensors, variables)
 
 
 def inspect_model(path: Path) -> ModelInfo:
-    """Parse `path`; ConfigError if it is not an intact int8 TFLite flatbuffer."""
+    """Parse `path`; ConfigError if it is not an intact TFLite flatbuffer."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot read model '{path}': {error.strerror}") from error
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ConfigError(f"'{path}' is not a TFLite flatbuffer; give an int8 .tflite file")
+        raise ConfigError(f"'{path}' is not a TFLite flatbuffer; give a .tflite file")
     try:
         if len(data) % 4:  # a finished flatbuffer is padded to its alignment
             raise ValueError("the file size is not a multiple of 4")
@@ -69,13 +74,26 @@ def inspect_model(path: Path) -> ModelInfo:
     except (struct.error, IndexError, ValueError, UnicodeDecodeError) as error:
         message = f"'{path}' is truncated or damaged; export or convert it again"
         raise ConfigError(message) from error
-    for tensor in (*info.inputs, *info.outputs):
-        if tensor.dtype != "int8":
-            raise ConfigError(
-                f"'{path}': tensor '{tensor.name}' is {tensor.dtype}, but tinybench runs "
-                "full-integer models; convert with int8 inference input and output types"
-            )
     return info
+
+
+IO_DTYPES = ("int8", "int16", "float32")  # input and output types tinybench feeds and checks
+
+
+def check_runnable(info: ModelInfo) -> None:
+    """ConfigError, in one line, unless tinybench can feed `info`'s input and check its output:
+    one of each, of a type in IO_DTYPES, with a fixed shape."""
+    name = info.path.name
+    if len(info.inputs) != 1 or len(info.outputs) != 1:
+        raise ConfigError(f"{name} has {len(info.inputs)} inputs and {len(info.outputs)} "
+                          "outputs; tinybench runs models with one of each")
+    for kind, tensor in (("input", info.inputs[0]), ("output", info.outputs[0])):
+        if tensor.dtype not in IO_DTYPES:
+            raise ConfigError(f"{name}: {kind} '{tensor.name}' is {tensor.dtype}, which no "
+                              f"backend runs; convert with {' or '.join(IO_DTYPES)} {kind}s")
+        if tensor.dynamic:
+            raise ConfigError(f"{name}: {kind} '{tensor.name}' has a dynamic (-1) dimension; "
+                              "convert with a fixed batch size and shape")
 
 
 def builtin_ops(path: Path, backend: str) -> tuple[str, ...]:
@@ -111,14 +129,17 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
 
     layers: list[LayerInfo] = []
     used_buffers: set[int] = set()
+    variables = False
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
+        variables |= any(t.IsVariable() for t in tensors)
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
             inputs = [tensors[i] if i >= 0 else None for i in _indices(op.Inputs, op.InputsLength)]
             outputs = [tensors[i] for i in _indices(op.Outputs, op.OutputsLength)]
-            constants = {t.Buffer() for t in inputs if t is not None and buffer_sizes[t.Buffer()]}
+            constants = {b for b in (t.Buffer() for t in inputs if t is not None)
+                         if b < len(buffer_sizes) and buffer_sizes[b]}
             used_buffers |= constants
             name = op_names[op.OpcodeIndex()]
             layers.append(LayerInfo(
@@ -131,16 +152,22 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
 
     main = model.Subgraphs(0)
     ops = Counter(layer.op for layer in layers)
+    steps = _dequantized_steps(main, op_names)
     return ModelInfo(
         path=path,
         size_bytes=len(data),
         ops=dict(ops.most_common()),
-        inputs=tuple(_tensor(main.Tensors(i)) for i in _indices(main.Inputs, main.InputsLength)),
-        outputs=tuple(_tensor(main.Tensors(i)) for i in _indices(main.Outputs, main.OutputsLength)),
+        inputs=tuple(_tensor(main, i) for i in _indices(main.Inputs, main.InputsLength)),
+        outputs=tuple(_tensor(main, i, steps.get(i))
+                      for i in _indices(main.Outputs, main.OutputsLength)),
         layers=tuple(layers),
         macs=sum(layer.macs for layer in layers),
         weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
+        stateful=variables or not ops.keys().isdisjoint(_STATE_OPS),
     )
+
+
+_STATE_OPS = ("VAR_HANDLE", "ASSIGN_VARIABLE", "READ_VARIABLE")  # resource variables
 
 
 def _indices(get: Callable[[int], int], length: Callable[[], int]) -> list[int]:
@@ -170,16 +197,40 @@ def _shape(tensor: tflite.Tensor) -> tuple[int, ...]:
     return tuple(tensor.Shape(i) for i in range(tensor.ShapeLength()))
 
 
-def _tensor(tensor: tflite.Tensor) -> TensorInfo:
-    quant = tensor.Quantization()
-    quantized = quant is not None and quant.ScaleLength() > 0
+def _tensor(graph: tflite.SubGraph, index: int, step: float | None = None) -> TensorInfo:
+    """Tensor `index` of `graph`; one without a name (the field is optional) is named by index."""
+    tensor = graph.Tensors(index)
+    name = tensor.Name()
+    scale, zero_point = _quantization(tensor)
+    signature = [tensor.ShapeSignature(i) for i in range(tensor.ShapeSignatureLength())]
     return TensorInfo(
-        name=tensor.Name().decode(),
+        name=name.decode() if name else f"tensor {index}",
         shape=_shape(tensor),
         dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
-        scale=float(quant.Scale(0)) if quantized else None,
-        zero_point=int(quant.ZeroPoint(0)) if quantized and quant.ZeroPointLength() else None,
+        scale=scale,
+        zero_point=zero_point,
+        dynamic=-1 in signature,
+        step=step,
     )
+
+
+def _quantization(tensor: tflite.Tensor) -> tuple[float | None, int | None]:
+    """The per-tensor scale and zero point (the first, if per channel); None if not quantized."""
+    quant = tensor.Quantization()
+    if quant is None or quant.ScaleLength() == 0:
+        return None, None
+    return float(quant.Scale(0)), int(quant.ZeroPoint(0)) if quant.ZeroPointLength() else None
+
+
+def _dequantized_steps(graph: tflite.SubGraph, op_names: list[str]) -> dict[int, float]:
+    """Tensor index → the scale of the integer tensor a DEQUANTIZE op made it from."""
+    steps = {}
+    for op in (graph.Operators(o) for o in range(graph.OperatorsLength())):
+        if op_names[op.OpcodeIndex()] == "DEQUANTIZE" and op.InputsLength() and op.OutputsLength():
+            scale, _ = _quantization(graph.Tensors(op.Inputs(0)))
+            if scale is not None:
+                steps[op.Outputs(0)] = scale
+    return steps
 
 
 def _macs(op: str, inputs: list, outputs: list) -> int:
@@ -203,7 +254,8 @@ def format_model(info: ModelInfo) -> str:
     lines = [f"{info.path}  ({info.size_bytes:,} bytes)", ""]
     for kind, tensors in (("input", info.inputs), ("output", info.outputs)):
         for t in tensors:
-            quant = f"scale {t.scale:.6g} zero point {t.zero_point}" if t.scale else "not quantized"
+            quant = (f"scale {t.scale:.6g} zero point {t.zero_point}" if t.scale
+                     else f"dequantized, step {t.step:.6g}" if t.step else "not quantized")
             lines.append(f"{kind:6}  {t.name}  {t.dtype}{list(t.shape)}  {quant}")
     lines += ["", "ops:"]
     lines += [f"  {name:24} {count:4}" for name, count in info.ops.items()]

@@ -126,11 +126,6 @@ void log_to_uart(const char *text)
     }
 }
 
-bool is_int8(const TfLiteTensor *tensor)
-{
-    return tensor != nullptr && tensor->type == kTfLiteInt8;
-}
-
 /* A fresh interpreter on the first `size` bytes of the arena, with its tensors allocated. */
 bool start(size_t size)
 {
@@ -189,9 +184,6 @@ extern "C" int tb_backend_init(void)
     if (!start(sizeof tensor_arena)) {
         return 3;
     }
-    if (!is_int8(interpreter->input(0)) || !is_int8(interpreter->output(0))) {
-        return 4;
-    }
 #ifdef TB_TFLM_ARENA_PROBE
     arena_used = smallest_arena();
 #else
@@ -207,7 +199,7 @@ extern "C" int tb_backend_init(void)
 
 extern "C" int8_t *tb_backend_input(void)
 {
-    return interpreter->input(0)->data.int8;
+    return static_cast<int8_t *>(interpreter->input(0)->data.data);
 }
 
 extern "C" size_t tb_backend_input_size(void)
@@ -215,14 +207,21 @@ extern "C" size_t tb_backend_input_size(void)
     return interpreter->input(0)->bytes;
 }
 
+/* A stateful model (TB_TFLM_RESET_STATE) starts each inference from its initial state, as
+ * the host reference does for each input; the reset is part of the timed inference. */
 extern "C" int tb_backend_invoke(void)
 {
+#ifdef TB_TFLM_RESET_STATE
+    if (interpreter->Reset() != kTfLiteOk) {
+        return 2;
+    }
+#endif
     return interpreter->Invoke() == kTfLiteOk ? 0 : 1;
 }
 
 extern "C" const int8_t *tb_backend_output(void)
 {
-    return interpreter->output(0)->data.int8;
+    return static_cast<const int8_t *>(interpreter->output(0)->data.data);
 }
 
 extern "C" size_t tb_backend_output_size(void)
