@@ -12,6 +12,7 @@ that run with the reason and go on.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,14 @@ import numpy as np
 
 from tinybench import toolchain
 from tinybench.analysis.elf import MemoryReport, measure
-from tinybench.artifacts import ArenaProbe, Firmware, FirmwareSources, Mark, SimResult
+from tinybench.artifacts import (
+    ArenaProbe,
+    DataAccess,
+    Firmware,
+    FirmwareSources,
+    Mark,
+    SimResult,
+)
 from tinybench.boards import Board, check_fit, get_board
 from tinybench.errors import ConfigError, SimulationError, TinybenchError, ToolNotFoundError
 from tinybench.firmware.build import build_firmware
@@ -68,6 +76,7 @@ class Measured:
     arena_bytes: int | None
     stack_bytes: int | None
     outputs: list[np.ndarray]  # one array per input
+    flash_data: DataAccess | None = None  # per inference, each count the median over the inputs
 
 
 def _backends() -> Mapping[str, Backend]:
@@ -112,7 +121,7 @@ def measure_and_fit(firmware: Firmware, board: Board) -> MemoryReport:
 
 def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measured:
     """One session per golden input: load it, infer once, read the outputs and counters."""
-    cycles, instructions, sessions = [], [], []
+    cycles, instructions, sessions, data = [], [], [], []
     for tensor in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
                                session_script(tensor.astype(np.int8).tobytes()),
@@ -121,10 +130,19 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
         start, end = _inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
+        if start.data is not None and end.data is not None:
+            data.append(end.data - start.data)
     return Measured(cycles=int(statistics.median(cycles)),
                     instructions=int(statistics.median(instructions)),
                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
-                    outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions])
+                    outputs=[np.array(s.outputs, dtype=np.int16) for s in sessions],
+                    flash_data=_median_data(data) if data else None)
+
+
+def _median_data(data: list[DataAccess]) -> DataAccess:
+    """Each count's median over the inputs."""
+    return DataAccess(*(int(statistics.median(getattr(d, f.name) for d in data))
+                        for f in dataclasses.fields(DataAccess)))
 
 
 def _inference_marks(result: SimResult) -> tuple[Mark, Mark]:
@@ -260,6 +278,7 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
                        cycles=measured.cycles, instructions=measured.instructions,
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
+                       flash_data=measured.flash_data,
                        check=check)
 
 

@@ -20,14 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from tinybench.artifacts import DataAccess
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Older versions this tinybench still reads, each with how its raw record becomes the current
-# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it).
-MIGRATIONS = {1: lambda raw: raw}
+# one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
+# `flash_data` was added (it stays None: no data-side memory model charged those runs).
+MIGRATIONS = {1: lambda raw: raw, 2: lambda raw: raw}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -111,6 +113,9 @@ class Record:
     arena_bytes: int | None = None  # tensor arena the engine used
     stack_bytes: int | None = None  # stack high-water mark
     check: OutputCheck | None = None
+    # per inference: data reads from Flash, cache hits, stall cycles (within `cycles`); None
+    # where the simulator has no data-side memory model (Renode, a board)
+    flash_data: DataAccess | None = None
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -179,6 +184,8 @@ class Record:
             raw["memory"] = Memory(**raw["memory"])
         if raw.get("check") is not None:
             raw["check"] = OutputCheck(**raw["check"])
+        if raw.get("flash_data") is not None:
+            raw["flash_data"] = DataAccess(**raw["flash_data"])
         return cls(**raw)
 
 

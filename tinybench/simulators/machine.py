@@ -6,6 +6,9 @@ loaded from the ELF's PT_LOAD segments at their load addresses, so the startup c
 two words. The devices (devices.py) are mapped as register pages; every other address of the
 peripheral space and the private peripheral bus is plain memory: a read returns what was last
 written there.
+Data reads from Flash go through the board's data cache model in the native hook
+(native.py, cycles.FlashDataTiming); the firmware's write of the cache's enable bit turns it on
+or off there, and the stalls it charges are part of every cycle count, marks included.
 Counting: every instruction of every translated block entered counts as executed, including
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
 holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
@@ -31,7 +34,7 @@ from tinybench.analysis.profile import FunctionMap, by_function
 from tinybench.artifacts import SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
-from tinybench.simulators.cycles import CycleModel, Tally, disassembler
+from tinybench.simulators.cycles import CycleModel, FlashDataTiming, Tally, disassembler
 from tinybench.simulators.devices import (
     DWT_PAGE,
     PAGE,
@@ -72,13 +75,15 @@ class Machine:
         self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
         uart.stop = self.stop
         uart.attach(self.pages)
-        self.system = SystemControl(board, self.pages, self.now)
+        self.system = SystemControl(board, self.pages, self.now, lambda: self.counter.data())
         attach_ready_flags(board.ready_flags, self.pages)
+        self._follow_data_cache()
         self._map_memory()
         sp, pc = self._load()
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
-        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers())
+        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
+                                           FlashDataTiming.for_board(board))
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -101,6 +106,15 @@ class Machine:
                     uc.mem_map(start, page - start, UC_PROT_ALL)
                 start = page + PAGE
             uc.mem_map(start, base + size - start, UC_PROT_ALL)
+
+    def _follow_data_cache(self) -> None:
+        """Turn the data cache model on and off as the firmware writes the cache's enable bit."""
+        cache = self.board.dcache
+        if cache is None or cache.enable_register is None:
+            return
+        page, offset = self.pages.at(cache.enable_register)
+        page.on_write[offset] = lambda value: self.counter.set_data_cache(
+            bool(value >> cache.enable_bit & 1))
 
     def _noting(self, base: int, handler: Callable) -> Callable:
         """`handler` of a device page, noting first the address the firmware accesses."""
@@ -192,7 +206,7 @@ class Machine:
         if known < len(self.order):
             rows = table[self.order[known:]]
             tally.extend(zip(*(rows[k].tolist() for k in ("prev", "addr", "size")), strict=True))
-        return tally.total(table["count"][self.order])
+        return tally.total(table["count"][self.order]) + self.counter.state.dcache.stall
 
     def _unfinished(self, pc: int) -> tuple[int, int, int]:
         """(block, instructions, cycles) of the current block not yet executed at `pc`."""
@@ -280,19 +294,22 @@ class Machine:
         last, skipped_insns, skipped_cycles = self._unfinished(self.uc.reg_read(_reg("PC")))
         counts: dict[int, int] = {}
         sizes: dict[int, int] = {}
-        for _, addr, size, count in edges:
+        stalls: dict[int, int] = {}
+        table = self.counter.edges()
+        for (_, addr, size, count), stall in zip(edges, table["stall"].tolist(), strict=True):
             counts[addr] = counts.get(addr, 0) + count
             sizes[addr] = size
+            stalls[addr] = stalls.get(addr, 0) + stall
         blocks = {
             a: (count * model.block(a, sizes[a], self.read_memory).instructions,
-                estimate.by_block.get(a, 0)) for a, count in counts.items()
+                estimate.by_block.get(a, 0) + stalls[a]) for a, count in counts.items()
         }
         instructions, cycles = blocks[last]
         blocks[last] = (instructions - skipped_insns, cycles - skipped_cycles)
         return SimResult(
             uart_output=bytes(self.uart.output),
             instructions=self.counter.state.instructions - skipped_insns,
-            cycles=estimate.cycles - skipped_cycles,
+            cycles=estimate.cycles - skipped_cycles + self.counter.state.dcache.stall,
             exit_reason="idle",
             marks=tuple(self.system.marks),
             functions=by_function(blocks, self.functions),
