@@ -10,7 +10,7 @@ IDENTITY = ["task", "backend", "board", "simulator"]
 
 
 def _row(record: Record) -> dict:
-    memory = record.memory
+    memory, data = record.memory, record.flash_data
     flash = memory.flash_components if memory else {}
     ram = memory.ram_components if memory else {}
     return {
@@ -19,6 +19,9 @@ def _row(record: Record) -> dict:
         "broken": record.broken,
         **record.metrics(),
         "output_max_diff": record.check.max_abs_diff if record.check else None,
+        "flash_data_reads": data.flash_reads if data else None,
+        "flash_data_hit_rate": data.hit_rate if data else None,
+        "data_stall_cycles": data.stall_cycles if data else None,
         "config_hash": record.config_hash,
         "model_hash": record.model_hash,
         "commit": record.commit,
@@ -33,7 +36,7 @@ def runs_frame(records: list[Record]) -> pd.DataFrame:
     frame = pd.DataFrame([_row(record) for record in latest(records)])
     integer = [c for c in frame.columns
                if c.startswith(("flash:", "ram:")) or (c in METRICS and c != "latency_ms")]
-    integer.append("output_max_diff")
+    integer += ["output_max_diff", "flash_data_reads", "data_stall_cycles"]
     return frame.astype({c: "Int64" for c in integer if c in frame.columns})
 
 

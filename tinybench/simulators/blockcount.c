@@ -69,27 +69,11 @@ typedef struct {
     tb_edge *current; /* the edge whose block is executing */
     reg_fn reg_read;
     reg_fn reg_write;
-    int32_t xpsr_id, pc_id; /* Unicorn's register ids */
+    int32_t xpsr_id; /* Unicorn's register id of xPSR */
     tb_dcache dcache;
 } tb_state;
 
 #define XPSR_IT 0x0600FC00u /* the IT bits of EPSR (ARMv7-M B1.4.2) */
-
-/* Unicorn 2.1.4 with a memory-read hook can leave the IT state of a conditional load's IT
- * block set after the block has ended, so the code after the next branch runs as if still
- * inside it. A branch may only be the last instruction of an IT block (ARMv7-M A7.3.3), so a
- * block entered other than by falling through starts with the IT bits clear: clear them and
- * restart the block. Returns whether it did (the block hook is then called again). */
-static int clear_leaked_it(void *uc, tb_state *s, uint32_t addr) {
-    uint32_t xpsr = 0, pc = addr | 1u;
-    if (addr == s->prev + s->prev_size || s->reg_read(uc, s->xpsr_id, &xpsr) != 0 ||
-        !(xpsr & XPSR_IT))
-        return 0;
-    xpsr &= ~XPSR_IT;
-    s->reg_write(uc, s->xpsr_id, &xpsr);
-    s->reg_write(uc, s->pc_id, &pc);
-    return 1;
-}
 
 static uint32_t thumb_instructions(const uint16_t *half, uint32_t n_half) {
     uint32_t n = 0;
@@ -124,7 +108,7 @@ static int insert(void *uc, tb_state *s, tb_edge *e, uint32_t addr, uint32_t siz
 void tb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
     tb_state *s = user_data;
     uint32_t addr = (uint32_t)address;
-    if (size == 0 || clear_leaked_it(uc, s, addr)) return;
+    if (size == 0) return;
     uint64_t key = ((uint64_t)s->prev << 32) | addr;
     uint64_t i = (key * 0x9E3779B97F4A7C15ull) >> 40;
     for (;; i++) {
@@ -145,6 +129,18 @@ void tb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
     if (s->instructions >= s->budget && s->status == RUNNING) stop(uc, s, BUDGET);
 }
 
+/* Unicorn 2.1.4 stores the IT state of a conditional load into the CPU state before calling a
+ * memory hook, and nothing clears it once the IT block ends: the next translated block would
+ * then run as if still inside it. Clear it here; a translated block that ends inside the IT
+ * block stores the IT state itself. */
+static void clear_stale_it(void *uc, tb_state *s) {
+    uint32_t xpsr;
+    if (s->reg_read(uc, s->xpsr_id, &xpsr) == 0 && xpsr & XPSR_IT) {
+        xpsr &= ~XPSR_IT;
+        s->reg_write(uc, s->xpsr_id, &xpsr);
+    }
+}
+
 /* Whether `line` is in the cache; it becomes the set's most recently used either way. */
 static int cache_access(tb_dcache *c, uint32_t line) {
     uint32_t *set = &c->lines[(line & (c->sets - 1)) * c->ways];
@@ -160,6 +156,7 @@ void tb_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t 
                         void *user_data) {
     tb_state *s = user_data;
     tb_dcache *c = &s->dcache;
+    clear_stale_it(uc, s);
     uint32_t first = (uint32_t)address, last = first + (uint32_t)size - 1;
     uint64_t stall = 0;
     c->reads++;

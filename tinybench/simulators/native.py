@@ -64,7 +64,6 @@ class _State(ctypes.Structure):
         ("reg_read", ctypes.c_void_p),
         ("reg_write", ctypes.c_void_p),
         ("xpsr_id", ctypes.c_int32),
-        ("pc_id", ctypes.c_int32),
         ("dcache", _DataCache),
     ]
 
@@ -121,7 +120,6 @@ class BlockCounter:
             reg_read=ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value,
             reg_write=ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value,
             xpsr_id=arm_const.UC_ARM_REG_XPSR,
-            pc_id=arm_const.UC_ARM_REG_PC,
         )
         for i, address in enumerate(watch[:MAX_WATCH]):
             state.watch[i] = address
