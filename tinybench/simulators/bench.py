@@ -5,7 +5,7 @@
 
 Builds the harness with bench_backend.c (an int8 3x3 convolution) for the board, or takes the
 given firmware and UART input, then runs the same session twice: once on bare Unicorn (the same
-machine, the native hooks removed) and once as IssSimulator.run does it (native block counts,
+machine, no native hooks) and once as IssSimulator.run does it (native block counts,
 the data-side memory model's Flash read hook, cycle model, marks, profile). Prints the
 instructions, time and MIPS of each, and their ratio.
 Times are CPU seconds of this process, the best of --repeat runs, so other work on a shared
@@ -49,7 +49,7 @@ def compare(elf: Path, board: Board, script: bytes, repeat: int) -> tuple[float,
 
     def bare() -> None:
         uart = Uart(board.uart, script)
-        Machine(elf, board, uart, budget).run_bare()
+        Machine(elf, board, uart, budget, bare=True).run_bare()
         if not uart.idle:
             raise SystemExit("the bare Unicorn run did not reach the idle loop")
 

@@ -55,11 +55,12 @@ class Machine:
     """One run of `elf` on `board`: Unicorn, the devices, the block counter and the cycle model.
 
     `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
-    `budget` caps the instructions. `run()` runs to the idle UART poll; `uc` is the Unicorn
-    engine, for extra hooks.
+    `budget` caps the instructions; a `bare` machine has no native hooks (run_bare). `run()`
+    runs to the idle UART poll; `uc` is the Unicorn engine, for extra hooks.
     """
 
-    def __init__(self, elf: Path, board: Board, uart: Uart, budget: int) -> None:
+    def __init__(self, elf: Path, board: Board, uart: Uart, budget: int,
+                 bare: bool = False) -> None:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
@@ -83,7 +84,7 @@ class Machine:
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
         self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
-                                           FlashDataTiming.for_board(board))
+                                           FlashDataTiming.for_board(board), hooks=not bare)
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -277,9 +278,10 @@ class Machine:
         return self._result()
 
     def run_bare(self) -> None:
-        """Run on Unicorn alone, the block counter detached: nothing is counted or checked
-        (CYCCNT reads 0). It shows what counting costs (bench.py)."""
-        self.counter.detach(self.uc)
+        """Run a `bare` machine on Unicorn alone: nothing is counted or checked (CYCCNT reads
+        0). It shows what counting costs (bench.py)."""
+        if self.counter.handles:
+            raise ValueError("run_bare needs a machine made with bare=True")
         with ctrl_c_stops(self.stop):
             self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
 

@@ -99,10 +99,12 @@ class BlockCounter:
     @classmethod
     def attach(
         cls, uc, budget: int, watch: tuple[int, ...], data: FlashDataTiming,
-        capacity_log2: int = 17,
+        capacity_log2: int = 17, hooks: bool = True,
     ) -> BlockCounter:
         """Register the hooks on a Unicorn instance; stop at `budget` instructions or `watch`;
-        charge data reads from Flash as `data` says."""
+        charge data reads from Flash as `data` says. Without `hooks` nothing is registered
+        (bare Unicorn, for the speed benchmark; a hook removed later still slows Unicorn's
+        next run)."""
         from unicorn import UC_HOOK_BLOCK, UC_HOOK_MEM_READ, arm_const
         from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
@@ -135,7 +137,7 @@ class BlockCounter:
         for kind, function, begin, end in (
             (UC_HOOK_BLOCK, lib.tb_block_hook, 1, 0),
             (UC_HOOK_MEM_READ, lib.tb_flash_read_hook, data.origin, data.end - 1),
-        ):
+        )[: 2 if hooks else 0]:
             handle = uc_hook_h()
             status = uclib.uc_hook_add(
                 uc._uch, ctypes.byref(handle), kind, ctypes.cast(function, ctypes.c_void_p),
@@ -144,13 +146,6 @@ class BlockCounter:
                 raise RuntimeError(f"uc_hook_add failed with error {status}")
             handles.append(handle.value)
         return cls(table, state, tuple(handles))
-
-    def detach(self, uc) -> None:
-        """Remove the hooks (the speed benchmark's bare Unicorn run)."""
-        from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
-
-        for handle in self.handles:
-            uclib.uc_hook_del(uc._uch, uc_hook_h(handle))
 
     def set_data_cache(self, on: bool) -> None:
         """The firmware turned the data cache on or off."""
