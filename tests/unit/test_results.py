@@ -102,7 +102,14 @@ def test_version_1_records_are_read_with_an_empty_environment():
     assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
 
 
-@pytest.mark.parametrize("version", [None, 0, 3, "1"])
+def test_version_2_records_are_read_without_data_access_figures():
+    raw = json.loads(_record().to_json())
+    del raw["flash_data"]
+    raw["schema_version"] = 2
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
+
+
+@pytest.mark.parametrize("version", [None, 0, 4, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version
