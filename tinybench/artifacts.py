@@ -94,3 +94,4 @@ class SimResult:
     marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
     functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
     blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
+    data: DataAccess | None = None  # Flash data reads of the whole run; None: not modelled

@@ -23,6 +23,9 @@ class IssSimulator:
 
     name = "iss"
 
+    def __init__(self, data_side: bool = True) -> None:
+        self.data_side = data_side  # charge Flash data reads (off: the cycles Renode models)
+
     def missing(self) -> str | None:
         for module in ("unicorn", "capstone"):
             if importlib.util.find_spec(module) is None:
@@ -36,4 +39,5 @@ class IssSimulator:
 
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         """Run `elf` until it idles waiting for input; faults and timeouts raise."""
-        return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions).run()
+        return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions,
+                       data_side=self.data_side).run()

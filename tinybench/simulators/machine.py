@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.analysis.profile import FunctionMap, by_function
-from tinybench.artifacts import SimResult
+from tinybench.artifacts import DataAccess, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
 from tinybench.simulators.cycles import CycleModel, FlashDataTiming, Tally, disassembler
@@ -55,12 +55,13 @@ class Machine:
     """One run of `elf` on `board`: Unicorn, the devices, the block counter and the cycle model.
 
     `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
-    `budget` caps the instructions; a `bare` machine has no native hooks (run_bare). `run()`
+    `budget` caps the instructions; without `data_side` Flash data reads are not charged (what
+    Renode models); a `bare` machine has no native hooks (run_bare). `run()`
     runs to the idle UART poll; `uc` is the Unicorn engine, for extra hooks.
     """
 
     def __init__(self, elf: Path, board: Board, uart: Uart, budget: int,
-                 bare: bool = False) -> None:
+                 data_side: bool = True, bare: bool = False) -> None:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
@@ -76,7 +77,8 @@ class Machine:
         self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
         uart.stop = self.stop
         uart.attach(self.pages)
-        self.system = SystemControl(board, self.pages, self.now, lambda: self.counter.data())
+        self.data_side = data_side
+        self.system = SystemControl(board, self.pages, self.now, self._data)
         attach_ready_flags(board.ready_flags, self.pages)
         self._follow_data_cache()
         self._map_memory()
@@ -84,7 +86,8 @@ class Machine:
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
         self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
-                                           FlashDataTiming.for_board(board), hooks=not bare)
+                                           FlashDataTiming.for_board(board) if data_side
+                                           else None, hooks=not bare)
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -190,6 +193,10 @@ class Machine:
         else:
             value = int.from_bytes(self.read_memory(address, 4), "little")
         return self.models[bool(value & 1 << icache.enable_bit)]
+
+    def _data(self) -> DataAccess | None:
+        """The Flash data reads so far; None when they are not charged."""
+        return self.counter.data() if self.data_side else None
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()
@@ -312,6 +319,7 @@ class Machine:
             uart_output=bytes(self.uart.output),
             instructions=self.counter.state.instructions - skipped_insns,
             cycles=estimate.cycles - skipped_cycles + self.counter.state.dcache.stall,
+            data=self._data(),
             exit_reason="idle",
             marks=tuple(self.system.marks),
             functions=by_function(blocks, self.functions),

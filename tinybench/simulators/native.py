@@ -98,13 +98,13 @@ class BlockCounter:
 
     @classmethod
     def attach(
-        cls, uc, budget: int, watch: tuple[int, ...], data: FlashDataTiming,
+        cls, uc, budget: int, watch: tuple[int, ...], data: FlashDataTiming | None,
         capacity_log2: int = 17, hooks: bool = True,
     ) -> BlockCounter:
         """Register the hooks on a Unicorn instance; stop at `budget` instructions or `watch`;
-        charge data reads from Flash as `data` says. Without `hooks` nothing is registered
-        (bare Unicorn, for the speed benchmark; a hook removed later still slows Unicorn's
-        next run)."""
+        charge data reads from Flash as `data` says (None: not at all). Without `hooks` nothing
+        is registered (bare Unicorn, for the speed benchmark; a hook removed later still slows
+        Unicorn's next run)."""
         from unicorn import UC_HOOK_BLOCK, UC_HOOK_MEM_READ, arm_const
         from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
@@ -125,6 +125,11 @@ class BlockCounter:
         )
         for i, address in enumerate(watch[:MAX_WATCH]):
             state.watch[i] = address
+        hooked = [(UC_HOOK_BLOCK, lib.tb_block_hook, 1, 0)] if hooks else []
+        if data is None:
+            data = FlashDataTiming(0, 0, 0, 0, 0, 4, 0, 0)
+        elif hooks:
+            hooked.append((UC_HOOK_MEM_READ, lib.tb_flash_read_hook, data.origin, data.end - 1))
         if data.sets * data.ways > MAX_LINES:
             raise ValueError(f"a data cache of {data.sets * data.ways} lines is more than the "
                              f"native hook holds ({MAX_LINES})")
@@ -134,10 +139,7 @@ class BlockCounter:
         cache.read_shift = data.read_bytes.bit_length() - 1
         cache.miss_stall, cache.uncached_stall = data.miss_stall, data.uncached_stall
         handles = []
-        for kind, function, begin, end in (
-            (UC_HOOK_BLOCK, lib.tb_block_hook, 1, 0),
-            (UC_HOOK_MEM_READ, lib.tb_flash_read_hook, data.origin, data.end - 1),
-        )[: 2 if hooks else 0]:
+        for kind, function, begin, end in hooked:
             handle = uc_hook_h()
             status = uclib.uc_hook_add(
                 uc._uch, ctypes.byref(handle), kind, ctypes.cast(function, ctypes.c_void_p),
