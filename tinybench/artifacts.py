@@ -57,11 +57,31 @@ class Firmware:
 
 
 @dataclass(frozen=True)
+class DataAccess:
+    """Data reads from Flash: how many, how many the data cache served, the cycles they stalled
+    (already part of the cycles that go with them)."""
+
+    flash_reads: int = 0
+    hits: int = 0
+    stall_cycles: int = 0
+
+    @property
+    def hit_rate(self) -> float | None:
+        """The share of the reads the data cache served; None without reads."""
+        return self.hits / self.flash_reads if self.flash_reads else None
+
+    def __sub__(self, other: DataAccess) -> DataAccess:
+        return DataAccess(self.flash_reads - other.flash_reads, self.hits - other.hits,
+                          self.stall_cycles - other.stall_cycles)
+
+
+@dataclass(frozen=True)
 class Mark:
     """The counters at one read of the DWT cycle counter by the firmware."""
 
     instructions: int
     cycles: int
+    data: DataAccess | None = None  # None: the simulator has no data-side memory model
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,7 @@ class SimResult:
     marks: tuple[Mark, ...] = ()  # one per CYCCNT read, in order
     functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
     blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
+    data: DataAccess | None = None  # Flash data reads of the whole run; None: not modelled
 
 
 @dataclass(frozen=True)

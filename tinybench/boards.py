@@ -27,7 +27,8 @@ class Region:
     name: str
     origin: int
     size: int
-    wait_states: int = 0  # of a CPU access (Flash); the cycle model charges instruction fetches
+    wait_states: int = 0  # of a CPU access (Flash): stalls of fetches and data reads
+    read_bytes: int = 4  # bytes one Flash access reads (the width of the Flash interface)
 
     @property
     def end(self) -> int:
@@ -60,6 +61,9 @@ class Cache:
     enable_register: int | None = None  # address of the register whose bit turns it on
     enable_bit: int = 0
     ccsidr: int | None = None  # what SCB CCSIDR reads for it (a Cortex-M7's geometry)
+    size: int = 0  # bytes; the geometry the data-side memory model uses (0: not modelled)
+    line: int = 0  # bytes per line
+    ways: int = 0  # lines per set; size // line for a fully associative cache
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,8 @@ class Board:
     flash: Region
     ram: tuple[Region, ...]
     uart: Uart
-    renode_platform: str  # file name in renode/
     flashers: tuple[Flasher, ...]  # in order of preference
+    renode_platform: str | None = None  # file name in renode/; None: no Renode platform
     itcm: Region | None = None
     icache: Cache | None = None
     dcache: Cache | None = None

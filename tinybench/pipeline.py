@@ -29,6 +29,7 @@ from tinybench.analysis.elf import MemoryReport, measure
 from tinybench.analysis.layers import build_profile, layers_of
 from tinybench.artifacts import (
     ArenaProbe,
+    DataAccess,
     Firmware,
     FirmwareSources,
     LayerProfile,
@@ -78,6 +79,7 @@ class Measured:
     arena_bytes: int | None
     stack_bytes: int | None
     outputs: list[np.ndarray]  # one array per input
+    flash_data: DataAccess | None = None  # per inference, each count the median over the inputs
 
 
 def _backends() -> Mapping[str, Backend]:
@@ -122,7 +124,7 @@ def measure_and_fit(firmware: Firmware, board: Board) -> MemoryReport:
 
 def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measured:
     """One session per golden input: load it, infer once, read the outputs and counters."""
-    cycles, instructions, sessions = [], [], []
+    cycles, instructions, sessions, data = [], [], [], []
     for tensor in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
                                session_script(tensor.tobytes()),
@@ -131,10 +133,19 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
         start, end = inference_marks(result)
         cycles.append(end.cycles - start.cycles)
         instructions.append(end.instructions - start.instructions)
+        if start.data is not None and end.data is not None:
+            data.append(end.data - start.data)
     return Measured(cycles=int(statistics.median(cycles)),
                     instructions=int(statistics.median(instructions)),
                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
-                    outputs=[output_tensor(s, golden.outputs[0].dtype) for s in sessions])
+                    outputs=[output_tensor(s, golden.outputs[0].dtype) for s in sessions],
+                    flash_data=_median_data(data) if data else None)
+
+
+def _median_data(data: list[DataAccess]) -> DataAccess:
+    """Each count's median over the inputs."""
+    return DataAccess(*(int(statistics.median(getattr(d, f.name) for d in data))
+                        for f in dataclasses.fields(DataAccess)))
 
 
 def inference_marks(result: SimResult) -> tuple[Mark, Mark]:
@@ -273,7 +284,7 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
                        cycles=measured.cycles, instructions=measured.instructions,
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
-                       check=check, profile=layers)
+                       flash_data=measured.flash_data, check=check, profile=layers)
 
 
 def profile_build(prepared: Prepared, stages: Stages | None = None) -> Prepared:

@@ -38,11 +38,13 @@ def make_record(spec: RunSpec, board: Board | None, model_hash: str, tools: dict
 
 
 def common_tools() -> dict[str, str]:
-    """The versions that shape every run's figures: the compiler and the cycle model."""
-    from tinybench.simulators import cycles
+    """The versions that shape every run's figures: the compiler and the cycle model (its rules
+    and the native hook that charges data reads)."""
+    from tinybench.simulators import cycles, native
     from tinybench.toolchain import find_toolchain
 
-    return {"gcc": find_toolchain().version, "cycle_model": content_hash(Path(cycles.__file__))}
+    return {"gcc": find_toolchain().version,
+            "cycle_model": content_hash(Path(cycles.__file__), native.SOURCE)}
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from tinybench.artifacts import Layer, LayerProfile
+from tinybench.artifacts import DataAccess, Layer, LayerProfile
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
@@ -33,7 +33,8 @@ SCHEMA_VERSION = 3
 # added `seconds`, each run's wall time (it stays None: no earlier version timed its runs), and
 # `profile`, the per-layer figures (None: earlier runs made no per-layer profile); and the
 # output check says its output's dtype (int8, the only one before), takes float differences
-# and tolerances for float outputs, and says how a stateful model's state is set.
+# and tolerances for float outputs, and says how a stateful model's state is set; and
+# `flash_data` was added (it stays None: no data-side memory model charged those runs).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -160,6 +161,9 @@ class Record:
     # Per-layer figures of the profile build (`tinybench profile`, `run --profile`); the
     # headline cycles above stay the benchmark build's
     profile: LayerProfile | None = None
+    # per inference: data reads from Flash, cache hits, stall cycles (within `cycles`); None
+    # where the simulator has no data-side memory model (Renode, a board)
+    flash_data: DataAccess | None = None
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -246,6 +250,8 @@ class Record:
             layers = tuple(Layer(**{**layer, "output_shape": tuple(layer["output_shape"])})
                            for layer in raw["profile"]["layers"])
             raw["profile"] = LayerProfile(**{**raw["profile"], "layers": layers})
+        if raw.get("flash_data") is not None:
+            raw["flash_data"] = DataAccess(**raw["flash_data"])
         return cls(**raw)
 
 

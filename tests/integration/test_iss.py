@@ -32,7 +32,8 @@ def programs(toolchain, tmp_path_factory) -> dict[str, Path]:
         elf = out / f"{board.name}.elf"
         subprocess.run(
             [gcc, *board.cflags, "-O2", "-g", "-ffreestanding", "-nostdlib",
-             UART_DEFINE[board.uart.kind], "-T", DATA / "prog.ld",
+             UART_DEFINE[board.uart.kind], f"-DUART_BASE={board.uart.base:#x}u",
+             "-T", DATA / "prog.ld",
              *(f"-Wl,--defsym={k}={v:#x}" for k, v in symbols.items()),
              DATA / "prog.c", "-lgcc", "-o", elf],
             check=True,
@@ -162,6 +163,27 @@ def test_the_harness_sets_up_its_clock_and_caches_and_profiles_by_function(board
     assert session.clock_hz == target.clock_hz  # the STM32 RCC ready flags follow their enables
     assert sim.model().fetch_wait == 0  # the firmware turned its instruction cache on
     assert "tb_backend_invoke" in result.functions
+    assert sim.counter.state.dcache.on == (target.dcache is not None)  # and its data cache
+
+
+@BOARDS
+def test_the_data_side_adds_exactly_its_stalls_and_changes_nothing_else(board):
+    from tinybench.firmware import build_firmware
+    from tinybench.firmware.minimal import INPUT_BYTES, minimal_sources
+    from tinybench.protocol import session_script
+
+    target = get_board(board)
+    elf = build_firmware(minimal_sources(), target).elf
+    script = session_script(bytes(range(INPUT_BYTES)), runs=2)
+    with_data = IssSimulator().run(elf, target, script, 10**8)
+    without = IssSimulator(data_side=False).run(elf, target, script, 10**8)
+    assert with_data.data.flash_reads > 0 and without.data is None
+    assert with_data.instructions == without.instructions
+    assert with_data.cycles - without.cycles == with_data.data.stall_cycles
+    assert sum(c for _, c in with_data.functions.values()) == with_data.cycles
+    start, end = with_data.marks[-2:]
+    assert end.cycles - start.cycles - (end.data.stall_cycles - start.data.stall_cycles) == (
+        without.marks[-1].cycles - without.marks[-2].cycles)
 
 
 @pytest.mark.slow

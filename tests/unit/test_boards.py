@@ -84,6 +84,8 @@ def _platform(text: str) -> dict[str, tuple[str, int | None, dict[str, str]]]:
 
 @BOARDS
 def test_the_renode_platform_describes_the_board(board: Board):
+    if board.renode_platform is None:
+        pytest.skip(f"{board.name} has no Renode platform")
     text = (shipped("renode") / board.renode_platform).read_text()
     assert "ApplySVD" not in text and "http" not in text  # offline
     entries = _platform(text)
@@ -101,6 +103,21 @@ def test_the_renode_platform_describes_the_board(board: Board):
 def test_memory_maps_match_the_datasheets():
     assert get_board("stm32f746").ram_size == 320 * 1024
     assert get_board("nrf52840").ram_size == 256 * 1024
+    assert get_board("nucleo-l4r5zi").ram_size == 640 * 1024
+
+
+@BOARDS
+def test_a_data_cache_geometry_is_whole_and_agrees_with_ccsidr(board: Board):
+    cache = board.dcache
+    if cache is None:
+        pytest.skip(f"{board.name} has no data cache")
+    assert cache.size % (cache.line * cache.ways) == 0
+    assert cache.line % board.flash.read_bytes == 0 or board.flash.read_bytes % cache.line == 0
+    if cache.ccsidr is not None:  # ARMv7-M CCSIDR: LineSize, Associativity, NumSets
+        line = 1 << (cache.ccsidr & 7) + 4  # bytes: 2^(field + 2) words
+        ways = (cache.ccsidr >> 3 & 0x3FF) + 1
+        sets = (cache.ccsidr >> 13 & 0x7FFF) + 1
+        assert (line, ways, sets * ways * line) == (cache.line, cache.ways, cache.size)
 
 
 def test_unknown_board_suggests_a_name():

@@ -18,6 +18,7 @@ pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "results"
+TWO_BOARDS = "stm32f746,nrf52840"  # the boards the recorded runs cover
 FAKE_PIPELINE = """
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_the_matrix_is_parametrised_by_label(bench):
 
 def test_the_gate_fails_regressed_and_broken_runs_and_writes_files(bench, tmp_path):
     results, report = tmp_path / "out" / "results.jsonl", tmp_path / "out" / "report.md"
-    result = bench("-rs", "--tinybench-task", "kws01",
+    result = bench("-rs", "--tinybench-task", "kws01", "--tinybench-board", TWO_BOARDS,
                              "--tinybench-baseline", str(DATA / "baseline.jsonl"),
                              "--tinybench-results", str(results), "--tinybench-report", str(report))
     result.assert_outcomes(passed=2, failed=3, skipped=1)
@@ -83,7 +84,7 @@ def test_with_xdist_the_controller_gates_and_writes_the_workers_records(bench, t
     pytest.importorskip("xdist")
     results, report = tmp_path / "out" / "results.jsonl", tmp_path / "out" / "report.md"
     result = bench("-n", "2", "-p", "no:benchmark", "--tinybench-task", "kws01",
-                   "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                   "--tinybench-board", TWO_BOARDS, "--tinybench-baseline", str(DATA / "baseline.jsonl"),
                    "--tinybench-results", str(results), "--tinybench-report", str(report))
     result.assert_outcomes(passed=2, failed=3, skipped=1)
     result.stdout.fnmatch_lines([
@@ -104,7 +105,7 @@ def test_fail_on_replaces_a_default_threshold(bench):
 
 
 def test_without_a_baseline_only_broken_runs_fail_and_the_report_is_printed(bench):
-    result = bench("--tinybench-task", "kws01")
+    result = bench("--tinybench-task", "kws01", "--tinybench-board", TWO_BOARDS)
     result.assert_outcomes(passed=4, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*= tinybench =*", "# tinybench results", "5 runs, 1 broken (!)."])
 
@@ -119,7 +120,8 @@ def test_a_run_on_another_simulator_must_agree_with_the_built_in_one(bench, tmp_
                                                 cycles=int(iss.cycles * 1.01)),
     ])
     result = bench("--tinybench-task", "kws01", "--tinybench-backend", "tvm",
-                   "--tinybench-simulator", "renode", records=records)
+                   "--tinybench-board", TWO_BOARDS, "--tinybench-simulator", "renode",
+                   records=records)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: cycles * vs * (limit ±0.5%)*"])
     result.stdout.fnmatch_lines(["*| renode *| agrees *|*"])

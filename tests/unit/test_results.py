@@ -108,7 +108,8 @@ def test_version_1_records_are_read_with_an_empty_environment():
 
 def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     raw = json.loads(_record().to_json())
-    for field in ("power_mw", "measured_energy_uj", "accuracy", "seconds", "profile"):
+    for field in ("power_mw", "measured_energy_uj", "accuracy", "seconds", "profile",
+                  "flash_data"):
         del raw[field]
     raw["schema_version"] = 2
     record = parse_record(json.dumps(raw), "f.jsonl:1")
@@ -116,7 +117,7 @@ def test_version_2_records_get_the_board_power_for_an_energy_estimate():
     assert record.power_mw == board.power.supply_v * board.power.run_current_ma
     assert record.energy_uj == pytest.approx(record.power_mw * record.latency_ms)
     assert record.accuracy is None and record.measured_energy_uj is None
-    assert record.seconds is None and record.profile is None
+    assert record.seconds is None and record.profile is None and record.flash_data is None
 
 
 def test_an_accuracy_record_reads_back():

@@ -10,7 +10,7 @@ IDENTITY = ["task", "backend", "board", "simulator"]
 
 
 def _row(record: Record) -> dict:
-    memory = record.memory
+    memory, data = record.memory, record.flash_data
     flash = memory.flash_components if memory else {}
     ram = memory.ram_components if memory else {}
     return {
@@ -22,6 +22,9 @@ def _row(record: Record) -> dict:
         "inferences_per_j": 1e6 / record.energy_uj if record.energy_uj else None,
         "measured_energy_uj": record.measured_energy_uj,
         **_accuracy(record),
+        "flash_data_reads": data.flash_reads if data else None,
+        "flash_data_hit_rate": data.hit_rate if data else None,
+        "data_stall_cycles": data.stall_cycles if data else None,
         "config_hash": record.config_hash,
         "model_hash": record.model_hash,
         "commit": record.commit,
@@ -46,7 +49,8 @@ def runs_frame(records: list[Record]) -> pd.DataFrame:
     integer = [c for c in frame.columns
                if c.startswith(("flash:", "ram:"))
                or (c in METRICS and c not in ("latency_ms", "energy_uj", "accuracy"))]
-    integer += ["output_max_diff", "samples", "disagreements"]
+    integer += ["output_max_diff", "samples", "disagreements", "flash_data_reads",
+                "data_stall_cycles"]
     return frame.astype({c: "Int64" for c in integer if c in frame.columns})
 
 

@@ -1,10 +1,18 @@
-/* Exact basic-block edge counts for the built-in simulator, as a Unicorn block hook.
+/* Exact basic-block edge counts and Flash data-read stalls for the built-in simulator, as
+ * Unicorn hooks.
  *
  * Unicorn calls tb_block_hook() at the start of every translated block it executes. We
  * count (previous block, block) edges in an open-addressing hash table owned by Python, so
  * the cycle model knows both how often each block ran and which way each branch went.
  * Block instruction counts are decoded here once per new edge (Thumb-2 lengths only), which
  * lets the hook keep a running instruction total and stop the run at the budget.
+ *
+ *
+ * tb_flash_read_hook() sees every data read from the Flash range (Unicorn calls it for that
+ * range only) and runs it through the board's data cache: `ways`-way sets of `1 << line_shift`
+ * bytes, least recently used replaced. A miss stalls `miss_stall` cycles; with the cache off
+ * (or absent) every read stalls `uncached_stall` per Flash read unit it spans. Stalls are added
+ * to the edge being executed, so the cycle model can attribute them to their block.
  *
  * No Unicorn header is needed: Python passes the two library functions we call.
  * Built on first use by tinybench.simulators.iss with the host C compiler.
@@ -13,11 +21,13 @@
 
 #define NO_BLOCK 1u /* an odd address: no Thumb block starts there */
 #define MAX_WATCH 8
+#define MAX_LINES 512 /* sets * ways of the largest data cache modelled */
 
 enum { RUNNING = 0, BUDGET = 1, WATCHED = 2, TABLE_FULL = 3, READ_FAILED = 4 };
 
 typedef int (*mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 typedef int (*emu_stop_fn)(void *uc);
+typedef int (*reg_fn)(void *uc, int regid, void *value);
 
 typedef struct {
     uint32_t prev;  /* address of the block executed before, NO_BLOCK at the start */
@@ -25,7 +35,22 @@ typedef struct {
     uint32_t size;  /* bytes; 0 marks an empty slot */
     uint32_t insns; /* instructions in the block */
     uint64_t count;
+    uint64_t stall; /* Flash data-read stall cycles while executing this edge's block */
 } tb_edge;
+
+typedef struct {
+    uint64_t reads;          /* data reads from Flash */
+    uint64_t hits;           /* of them, served by the data cache */
+    uint64_t stall;          /* cycles the reads stalled */
+    uint32_t on;             /* the firmware has enabled the data cache (set by the host) */
+    uint32_t sets;           /* a power of two; 0: the board has no data cache */
+    uint32_t ways;
+    uint32_t line_shift;     /* log2 of the line size */
+    uint32_t read_shift;     /* log2 of the Flash read width */
+    uint32_t miss_stall;     /* cycles a miss stalls */
+    uint32_t uncached_stall; /* cycles each Flash read unit stalls without the cache */
+    uint32_t lines[MAX_LINES]; /* line number + 1 per way, most recent first; 0 is empty */
+} tb_dcache;
 
 typedef struct {
     tb_edge *table;
@@ -41,7 +66,14 @@ typedef struct {
     uint32_t watch[MAX_WATCH]; /* fault handler entry points: stop with WATCHED */
     mem_read_fn mem_read;
     emu_stop_fn emu_stop;
+    tb_edge *current; /* the edge whose block is executing */
+    reg_fn reg_read;
+    reg_fn reg_write;
+    int32_t xpsr_id; /* Unicorn's register id of xPSR */
+    tb_dcache dcache;
 } tb_state;
+
+#define XPSR_IT 0x0600FC00u /* the IT bits of EPSR (ARMv7-M B1.4.2) */
 
 static uint32_t thumb_instructions(const uint16_t *half, uint32_t n_half) {
     uint32_t n = 0;
@@ -65,6 +97,7 @@ static int insert(void *uc, tb_state *s, tb_edge *e, uint32_t addr, uint32_t siz
     e->size = size;
     e->insns = thumb_instructions(half, size / 2);
     e->count = 1;
+    s->current = e;
     s->instructions += e->insns;
     if (++s->used > s->limit) stop(uc, s, TABLE_FULL);
     for (uint32_t i = 0; i < s->n_watch; i++)
@@ -82,6 +115,7 @@ void tb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
         tb_edge *e = &s->table[i & s->mask];
         if (e->addr == addr && e->prev == s->prev && e->size == size) {
             e->count++;
+            s->current = e;
             s->instructions += e->insns;
             break;
         }
@@ -93,4 +127,51 @@ void tb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
     s->prev = addr;
     s->prev_size = size;
     if (s->instructions >= s->budget && s->status == RUNNING) stop(uc, s, BUDGET);
+}
+
+/* Unicorn 2.1.4 stores the IT state of a conditional load into the CPU state before calling a
+ * memory hook, and nothing clears it once the IT block ends: the next translated block would
+ * then run as if still inside it. Clear it here; a translated block that ends inside the IT
+ * block stores the IT state itself. */
+static void clear_stale_it(void *uc, tb_state *s) {
+    uint32_t xpsr;
+    if (s->reg_read(uc, s->xpsr_id, &xpsr) == 0 && xpsr & XPSR_IT) {
+        xpsr &= ~XPSR_IT;
+        s->reg_write(uc, s->xpsr_id, &xpsr);
+    }
+}
+
+/* Whether `line` is in the cache; it becomes the set's most recently used either way. */
+static int cache_access(tb_dcache *c, uint32_t line) {
+    uint32_t *set = &c->lines[(line & (c->sets - 1)) * c->ways];
+    uint32_t tag = line + 1, way = 0;
+    while (way < c->ways - 1 && set[way] != tag) way++;
+    int hit = set[way] == tag;
+    for (; way > 0; way--) set[way] = set[way - 1];
+    set[0] = tag;
+    return hit;
+}
+
+void tb_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value,
+                        void *user_data) {
+    tb_state *s = user_data;
+    tb_dcache *c = &s->dcache;
+    clear_stale_it(uc, s);
+    uint32_t first = (uint32_t)address, last = first + (uint32_t)size - 1;
+    uint64_t stall = 0;
+    c->reads++;
+    if (c->on && c->sets) {
+        int hit = 1;
+        for (uint32_t line = first >> c->line_shift; line <= last >> c->line_shift; line++)
+            if (!cache_access(c, line)) {
+                hit = 0;
+                stall += c->miss_stall;
+            }
+        c->hits += hit;
+    } else {
+        stall = (uint64_t)c->uncached_stall *
+                ((last >> c->read_shift) - (first >> c->read_shift) + 1);
+    }
+    c->stall += stall;
+    if (s->current) s->current->stall += stall;
 }

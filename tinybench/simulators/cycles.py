@@ -32,8 +32,17 @@ Cortex-M7 (facts from LLVM llvm/lib/Target/ARM/ARMScheduleM7.td):
   block the simulator cut short (it falls through without a branch) is costed as one with the
   block it runs into.
 Memory (both cores):
-- Data accesses hit zero-wait memory (TCM, SRAM or the data cache); weights streamed from flash
-  are not charged extra. This is the largest simplification.
+- Data reads from Flash (weights, literal pools, tables) are charged by address as they happen
+  (FlashDataTiming, run by the native hook in blockcount.c): with the board's data cache on, a
+  read that misses stalls `wait_states` once, for the Flash access that holds the data asked
+  for (RM0432: the pipeline stalls until the requested data is provided; the rest of a line
+  wider than one access fills while the core runs on, an assumption); the STM32F7 L1 D-cache
+  has 32-byte lines, 4 ways, 32 sets, the STM32L4 ART data cache 8 lines of 32 bytes. With the
+  cache off or absent (nRF52: its cache holds instructions only) every read stalls
+  `wait_states` for each Flash access of `read_bytes` it spans. A hit,
+  and any read of SRAM or TCM, costs nothing beyond the load's issue cycles. Not modelled:
+  contention between fetch and data on the bus, write buffers, the M7's AXI latency on SRAM
+  misses.
 - Instruction fetch: with the instruction cache on (the STM32F7 L1 I-cache, the nRF52 NVMC cache),
   fetches hit. With it off, every branch that refills the pipeline from flash (M4: each taken
   branch; M7: each mispredict) waits the board's flash wait states; sequential fetches are
@@ -217,6 +226,28 @@ class CoreTiming(Protocol):
 
         With a predictor, conditional branches are charged per branch site instead (misses).
         """
+
+
+@dataclass(frozen=True)
+class FlashDataTiming:
+    """How a board's data reads from Flash stall: the native hook's parameters."""
+
+    origin: int  # the Flash range
+    end: int
+    sets: int  # of the data cache; 0: the board has none
+    ways: int
+    line: int  # bytes
+    read_bytes: int  # bytes one Flash access reads
+    miss_stall: int  # cycles a miss stalls
+    uncached_stall: int  # cycles each Flash access stalls without the cache
+
+    @classmethod
+    def for_board(cls, board: Board) -> FlashDataTiming:
+        flash, cache = board.flash, board.dcache
+        line = cache.line if cache and cache.size else 0
+        sets = cache.size // (line * cache.ways) if line else 0
+        return cls(flash.origin, flash.end, sets, cache.ways if sets else 0, line,
+                   flash.read_bytes, flash.wait_states, flash.wait_states)
 
 
 class CycleModel:

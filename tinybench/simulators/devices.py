@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tinybench import boards
-from tinybench.artifacts import Mark
+from tinybench.artifacts import DataAccess, Mark
 
 IDLE_POLLS = 8
 PAGE = 0x1000
@@ -125,11 +125,13 @@ def _follow(page: Registers, offset: int, source: Registers, source_offset: int,
 
 class SystemControl:
     """The core's DWT cycle counter, SysTick and SCB, timed by `now`: (instructions, cycles)
-    executed before the instruction making the access."""
+    executed before the instruction making the access; `data` gives the Flash data reads so
+    far, for the marks."""
 
     def __init__(self, board: boards.Board, pages: Pages,
-                 now: Callable[[], tuple[int, int]]) -> None:
-        self.now = now
+                 now: Callable[[], tuple[int, int]],
+                 data: Callable[[], DataAccess | None] = lambda: None) -> None:
+        self.now, self.data = now, data
         self.marks: list[Mark] = []
         self.dwt, _ = pages.at(DWT_PAGE)
         self.scs, _ = pages.at(SCS_PAGE)
@@ -153,7 +155,7 @@ class SystemControl:
 
     def _read_cyccnt(self) -> int:
         instructions, cycles = self.now()
-        self.marks.append(Mark(instructions, cycles))
+        self.marks.append(Mark(instructions, cycles, self.data()))
         return self._count(cycles) & 0xFFFFFFFF
 
     def _write_cyccnt(self, value: int) -> None:

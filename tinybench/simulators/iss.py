@@ -21,6 +21,9 @@ class IssSimulator:
 
     name = "iss"
 
+    def __init__(self, data_side: bool = True) -> None:
+        self.data_side = data_side  # charge Flash data reads (off: the cycles Renode models)
+
     def missing(self) -> str | None:
         for module in ("unicorn", "capstone"):
             if importlib.util.find_spec(module) is None:
@@ -37,7 +40,8 @@ class IssSimulator:
         from tinybench.simulators.devices import Uart
         from tinybench.simulators.machine import Machine  # Unicorn and NumPy: only to run
 
-        return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions).run()
+        return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions,
+                       data_side=self.data_side).run()
 
 
 ISS = IssSimulator()

@@ -6,6 +6,9 @@ loaded from the ELF's PT_LOAD segments at their load addresses, so the startup c
 two words. The devices (devices.py) are mapped as register pages; every other address of the
 peripheral space and the private peripheral bus is plain memory: a read returns what was last
 written there.
+Data reads from Flash go through the board's data cache model in the native hook
+(native.py, cycles.FlashDataTiming); the firmware's write of the cache's enable bit turns it on
+or off there, and the stalls it charges are part of every cycle count, marks included.
 Counting: every instruction of every translated block entered counts as executed, including
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
 holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
@@ -28,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.analysis.profile import FunctionMap, by_function
-from tinybench.artifacts import SimResult
+from tinybench.artifacts import DataAccess, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
-from tinybench.simulators.cycles import CycleModel, Tally, disassembler
+from tinybench.simulators.cycles import CycleModel, FlashDataTiming, Tally, disassembler
 from tinybench.simulators.devices import (
     DWT_PAGE,
     PAGE,
@@ -52,11 +55,13 @@ class Machine:
     """One run of `elf` on `board`: Unicorn, the devices, the block counter and the cycle model.
 
     `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
-    `budget` caps the instructions. `run()` runs to the idle UART poll; `uc` is the Unicorn
-    engine, for extra hooks.
+    `budget` caps the instructions; without `data_side` Flash data reads are not charged (what
+    Renode models); a `bare` machine has no native hooks (run_bare). `run()`
+    runs to the idle UART poll; `uc` is the Unicorn engine, for extra hooks.
     """
 
-    def __init__(self, elf: Path, board: Board, uart: Uart, budget: int) -> None:
+    def __init__(self, elf: Path, board: Board, uart: Uart, budget: int,
+                 data_side: bool = True, bare: bool = False) -> None:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
@@ -72,13 +77,17 @@ class Machine:
         self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
         uart.stop = self.stop
         uart.attach(self.pages)
-        self.system = SystemControl(board, self.pages, self.now)
+        self.data_side = data_side
+        self.system = SystemControl(board, self.pages, self.now, self._data)
         attach_ready_flags(board.ready_flags, self.pages)
+        self._follow_data_cache()
         self._map_memory()
         sp, pc = self._load()
         self.entry = pc
         self.uc.reg_write(_reg("SP"), sp)
-        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers())
+        self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
+                                           FlashDataTiming.for_board(board) if data_side
+                                           else None, hooks=not bare)
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
@@ -101,6 +110,15 @@ class Machine:
                     uc.mem_map(start, page - start, UC_PROT_ALL)
                 start = page + PAGE
             uc.mem_map(start, base + size - start, UC_PROT_ALL)
+
+    def _follow_data_cache(self) -> None:
+        """Turn the data cache model on and off as the firmware writes the cache's enable bit."""
+        cache = self.board.dcache
+        if cache is None or cache.enable_register is None:
+            return
+        page, offset = self.pages.at(cache.enable_register)
+        page.on_write[offset] = lambda value: self.counter.set_data_cache(
+            bool(value >> cache.enable_bit & 1))
 
     def _noting(self, base: int, handler: Callable) -> Callable:
         """`handler` of a device page, noting first the address the firmware accesses."""
@@ -176,6 +194,10 @@ class Machine:
             value = int.from_bytes(self.read_memory(address, 4), "little")
         return self.models[bool(value & 1 << icache.enable_bit)]
 
+    def _data(self) -> DataAccess | None:
+        """The Flash data reads so far; None when they are not charged."""
+        return self.counter.data() if self.data_side else None
+
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()
         return list(zip(*(edges[k].tolist() for k in ("prev", "addr", "size", "count")),
@@ -192,7 +214,7 @@ class Machine:
         if known < len(self.order):
             rows = table[self.order[known:]]
             tally.extend(zip(*(rows[k].tolist() for k in ("prev", "addr", "size")), strict=True))
-        return tally.total(table["count"][self.order])
+        return tally.total(table["count"][self.order]) + self.counter.state.dcache.stall
 
     def _unfinished(self, pc: int) -> tuple[int, int, int]:
         """(block, instructions, cycles) of the current block not yet executed at `pc`."""
@@ -263,9 +285,10 @@ class Machine:
         return self._result()
 
     def run_bare(self) -> None:
-        """Run on Unicorn alone, the block counter detached: nothing is counted or checked
-        (CYCCNT reads 0). It shows what counting costs (bench.py)."""
-        self.counter.detach(self.uc)
+        """Run a `bare` machine on Unicorn alone: nothing is counted or checked (CYCCNT reads
+        0). It shows what counting costs (bench.py)."""
+        if self.counter.handles:
+            raise ValueError("run_bare needs a machine made with bare=True")
         with ctrl_c_stops(self.stop):
             self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
 
@@ -280,19 +303,23 @@ class Machine:
         last, skipped_insns, skipped_cycles = self._unfinished(self.uc.reg_read(_reg("PC")))
         counts: dict[int, int] = {}
         sizes: dict[int, int] = {}
-        for _, addr, size, count in edges:
+        stalls: dict[int, int] = {}
+        table = self.counter.edges()
+        for (_, addr, size, count), stall in zip(edges, table["stall"].tolist(), strict=True):
             counts[addr] = counts.get(addr, 0) + count
             sizes[addr] = size
+            stalls[addr] = stalls.get(addr, 0) + stall
         blocks = {
             a: (count * model.block(a, sizes[a], self.read_memory).instructions,
-                estimate.by_block.get(a, 0)) for a, count in counts.items()
+                estimate.by_block.get(a, 0) + stalls[a]) for a, count in counts.items()
         }
         instructions, cycles = blocks[last]
         blocks[last] = (instructions - skipped_insns, cycles - skipped_cycles)
         return SimResult(
             uart_output=bytes(self.uart.output),
             instructions=self.counter.state.instructions - skipped_insns,
-            cycles=estimate.cycles - skipped_cycles,
+            cycles=estimate.cycles - skipped_cycles + self.counter.state.dcache.stall,
+            data=self._data(),
             exit_reason="idle",
             marks=tuple(self.system.marks),
             functions=by_function(blocks, self.functions),

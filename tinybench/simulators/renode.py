@@ -168,6 +168,9 @@ class RenodeSimulator:
 
     def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
         reason = self.missing()
+        if board.renode_platform is None:
+            reason = (f"{COMPONENT.title} models no SoC of {board.name} "
+                      f"({board.title}); it runs in the built-in simulator only (--simulator iss)")
         if reason:
             raise ToolNotFoundError(reason)
         image = _Image(elf)

@@ -7,7 +7,7 @@
  *   h  call the fault handler                s  spin forever
  *   t  time one SysTick period (1000 cycles) with the DWT cycle counter
  * Then it polls the UART for more input, which is where the simulator stops it ("idle").
- * Built with -DUART_STM32 (USART1) or -DUART_NRF (legacy UART0).
+ * Built with -DUART_STM32 and -DUART_BASE=<the USART's base> or -DUART_NRF (legacy UART0).
  */
 #include <stdint.h>
 
@@ -20,16 +20,15 @@
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
 
-#if defined(UART_STM32)
-#define USART1 0x40011000u
-static void uart_init(void) { REG(USART1 + 0x0C) = 0xD; }
+#if defined(UART_STM32) /* USART1 or LPUART1: UART_BASE */
+static void uart_init(void) { REG(UART_BASE + 0x0C) = 0xD; }
 static void put(char c) {
-    while (!(REG(USART1 + 0x1C) & (1u << 7))) {}
-    REG(USART1 + 0x28) = (uint8_t)c;
+    while (!(REG(UART_BASE + 0x1C) & (1u << 7))) {}
+    REG(UART_BASE + 0x28) = (uint8_t)c;
 }
 static char get(void) {
-    while (!(REG(USART1 + 0x1C) & (1u << 5))) {}
-    return (char)REG(USART1 + 0x24);
+    while (!(REG(UART_BASE + 0x1C) & (1u << 5))) {}
+    return (char)REG(UART_BASE + 0x24);
 }
 #elif defined(UART_NRF)
 #define UART0 0x40002000u
