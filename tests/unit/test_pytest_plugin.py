@@ -84,7 +84,8 @@ def test_with_xdist_the_controller_gates_and_writes_the_workers_records(bench, t
     pytest.importorskip("xdist")
     results, report = tmp_path / "out" / "results.jsonl", tmp_path / "out" / "report.md"
     result = bench("-n", "2", "-p", "no:benchmark", "--tinybench-task", "kws01",
-                   "--tinybench-board", TWO_BOARDS, "--tinybench-baseline", str(DATA / "baseline.jsonl"),
+                   "--tinybench-board", TWO_BOARDS,
+                   "--tinybench-baseline", str(DATA / "baseline.jsonl"),
                    "--tinybench-results", str(results), "--tinybench-report", str(report))
     result.assert_outcomes(passed=2, failed=3, skipped=1)
     result.stdout.fnmatch_lines([
