@@ -1,7 +1,8 @@
 """Each task's model as TensorFlow's default post-training int8 quantization makes it (float32
 input and output behind QUANTIZE and DEQUANTIZE) and as a plain float32 model, built here from
-the tasks' Keras definitions, on every backend (boards as listed): they pass their output checks, or,
-where the model nearly fills the board's Flash by itself, fail as one record saying so."""
+the tasks' Keras definitions, on every backend (boards as listed): they pass their output
+checks, or, where the model nearly fills the board's Flash by itself, fail as one record saying
+so."""
 
 from __future__ import annotations
 
