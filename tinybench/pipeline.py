@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import signal
 import statistics
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,13 +189,32 @@ class StageFailed(TinybenchError):
 @contextmanager
 def stage_errors(stage: Stage, model_hash: str = "", tools: dict[str, str] | None = None
                  ) -> Iterator[None]:
-    """Turn any error of `stage` into StageFailed; a missing piece still propagates as is."""
+    """Turn any error of `stage` into StageFailed; a missing piece still propagates as is.
+
+    An error that follows a Ctrl-C is the interrupt: native code (TVM's compiler) turns the
+    KeyboardInterrupt it was handed into an error of its own, which must not become a record.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    watching = threading.current_thread() is threading.main_thread() and callable(previous)
+    interrupted = []
+
+    def note(signum: int, frame: object) -> None:
+        interrupted.append(signum)
+        previous(signum, frame)
+
+    if watching:
+        signal.signal(signal.SIGINT, note)
     try:
         yield
     except ToolNotFoundError:
         raise  # something vanished mid-run: a skip with its reason, not a broken benchmark
     except Exception as error:
+        if interrupted:
+            raise KeyboardInterrupt from error
         raise StageFailed(stage, error, model_hash, tools) from error
+    finally:
+        if watching:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)

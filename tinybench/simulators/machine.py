@@ -339,10 +339,10 @@ class Machine:
 def ctrl_c_stops(stop: Callable[[], None]) -> Iterator[None]:
     """While Unicorn runs, let Ctrl-C call `stop`; raise KeyboardInterrupt after the block.
 
-    Only where Python's own Ctrl-C handler is active (the main thread, SIGINT not ignored).
+    Only where a Python Ctrl-C handler is active (the main thread, SIGINT not ignored).
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
         return
     interrupted = []
@@ -355,7 +355,7 @@ def ctrl_c_stops(stop: Callable[[], None]) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if interrupted:
         raise KeyboardInterrupt
 
