@@ -266,6 +266,9 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
     stages = stages or Stages()
     with stage_errors(Stage.SETUP):
         board = check_names(spec, stages)
+        if spec.task == coremark.NAME:
+            raise ConfigError("CoreMark has no model to prepare or profile: run it with "
+                              "`tinybench run --task coremark`")
         backend = stages.backends[spec.backend]
     with stage_errors(Stage.CONVERT):
         model = stages.model(spec.task)

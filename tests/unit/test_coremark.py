@@ -11,7 +11,7 @@ from tinybench.artifacts import DataAccess, Firmware, FirmwareSources, Mark, Sim
 from tinybench.coremark import parse_report
 from tinybench.errors import ConfigError, SimulationError
 from tinybench.matrix import matrix
-from tinybench.pipeline import Stages, run
+from tinybench.pipeline import StageFailed, Stages, prepare, run
 from tinybench.spec import RunSpec
 
 # The report of a 2K performance run of 100 iterations, as the port prints it (HAS_FLOAT 0).
@@ -124,6 +124,11 @@ def test_coremark_with_a_backend_is_refused(stages):
     record = run(RunSpec("coremark", "tvm", "nrf52840"), stages)
     assert (record.status, record.stage) == ("failed", "setup")
     assert "CoreMark runs no inference engine" in record.reason
+
+
+def test_coremark_is_not_prepared_as_a_model_would_be(stages):
+    with pytest.raises(StageFailed, match="CoreMark has no model to prepare or profile"):
+        prepare(RunSpec("coremark", "none", "nrf52840"), stages)
 
 
 def test_coremark_sources_absent_is_a_skip_with_how_to_get_them(monkeypatch, tmp_path):
