@@ -1,7 +1,8 @@
 """Shared fixtures and the skip rules for tests that need optional tools.
 
-A test marked `toolchain`, `tvm`, `tflm`, `tf`, `renode` or `browser` is skipped, with the piece's
-own reason, when that piece is missing on this machine; each piece is asked once per session.
+A test marked `toolchain`, `tvm`, `tflm`, `coremark`, `tf`, `renode` or `browser` is skipped, with
+the piece's own reason, when that piece is missing on this machine; each piece is asked once per
+session.
 """
 
 import importlib.util
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tinybench import deps
+from tinybench import coremark, deps
 from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.backends.tvm import TvmBackend
 from tinybench.simulators.renode import RenodeSimulator
@@ -36,6 +37,7 @@ PIECES: dict[str, Callable[[], str | None]] = {
     "toolchain": toolchain_missing,
     "tvm": lambda: TvmBackend().missing(),
     "tflm": lambda: deps.missing(*COMPONENTS),
+    "coremark": coremark.missing,
     "tf": lambda: None if find_spec("tensorflow") else "no TensorFlow: pip install tinybench",
     "renode": lambda: RenodeSimulator().missing(),
     "browser": browser_missing,

@@ -36,6 +36,7 @@ class FirmwareSources:
     components: dict[str, str] = field(default_factory=dict)
     stack_size: int = 0x2000  # bytes reserved for the stack (the harness's 8 KiB default)
     heap_size: int = 0  # bytes for malloc; engines that never allocate need none
+    harness: bool = True  # the MLPerf Tiny harness and its th_* port; False: sources bring main()
 
 
 # Builds and runs trial firmware (sources, board, input size in bytes) and returns the bytes

@@ -36,10 +36,20 @@ class Region:
 
 
 @dataclass(frozen=True)
+class PublishedScore:
+    """A published benchmark score of a core (CoreMark/MHz), with its compiler and source."""
+
+    per_mhz: float
+    compiler: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Core:
     name: str  # e.g. "cortex-m7": -mcpu, and the cycle model's timing rules
     cpuid: int  # what SCB CPUID reads
     unicorn_model: str  # the unicorn.arm_const CPU model the built-in simulator runs
+    coremark: PublishedScore | None = None  # its published CoreMark/MHz
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,9 @@ def _board(name: str, raw: dict, cores: dict, uarts: dict) -> Board:
 
     def core(core_name: str) -> Core:
         entry = _entry(cores, core_name, "cores", where)
-        return _build(Core, {**entry, "name": core_name}, f"core '{core_name}'")
+        named = f"core '{core_name}'"
+        return _build(Core, {**entry, "name": core_name}, named,
+                      coremark=lambda t: _build(PublishedScore, t, f"{named}: coremark"))
 
     def uart(table: dict) -> Uart:
         entry = _entry(uarts, table.get("kind", ""), "uarts", where)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from tinybench import coremark
 from tinybench.boards import all_boards
 from tinybench.errors import ConfigError, TinybenchError, ToolNotFoundError
 from tinybench.names import unknown
@@ -41,21 +42,23 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
            inputs: int = 5, opt: str = "-O2", stages: Stages | None = None) -> list[RunSpec]:
     """Every combination of comma-separated tasks (or .tflite files), backends, boards…
 
+    CoreMark runs no backend: it gets one spec per board and simulator, with backend "none".
     Every name and file is checked before anything runs.
     """
     stages = stages or Stages()
     task_names = [t.strip() for t in tasks.split(",")] if tasks != "all" else list(TASKS)
     for task in task_names:
-        if task in TASKS:
+        if task in TASKS or task == coremark.NAME:
             continue
         if Path(task).suffix != ".tflite":
-            raise unknown("task", task, [*TASKS, "a .tflite file"])
+            raise unknown("task", task, [*TASKS, coremark.NAME, "a .tflite file"])
         if not Path(task).is_file():
             raise ConfigError(f"model file {task} does not exist")
+    backend_names = parse_list(backends, stages.backends, "backend")
     return [
         RunSpec(task, backend, board, simulator, inputs, opt)
         for task in task_names
-        for backend in parse_list(backends, stages.backends, "backend")
+        for backend in ([coremark.BACKEND] if task == coremark.NAME else backend_names)
         for board in parse_list(boards, all_boards(), "board")
         for simulator in parse_list(simulators, stages.simulators, "simulator")
     ]

@@ -34,7 +34,8 @@ def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "
     from tinybench.simulators import SIMULATORS
 
     add_option(f"--{prefix}task", default="all",
-               help=f"tasks ({_names(TASKS)}), .tflite files, or 'all' (default)")
+               help=f"tasks ({_names(TASKS)}), .tflite files, or 'all' (default); "
+                    "'coremark' runs CoreMark instead of a model")
     add_option(f"--{prefix}backend", default=backend,
                help=f"{_names(BACKENDS)}, or 'all' (default {backend})")
     add_option(f"--{prefix}board", default="all",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinybench import toolchain
+from tinybench import coremark, toolchain
 from tinybench.analysis.elf import MemoryReport, measure
 from tinybench.analysis.layers import build_profile, layers_of
 from tinybench.artifacts import (
@@ -46,7 +46,7 @@ from tinybench.paths import cache_dir, content_hash, locked
 from tinybench.probe import arena_probe
 from tinybench.protocol import Session, completed_session, output_tensor, session_script
 from tinybench.provenance import common_tools, make_record
-from tinybench.results import Memory, OutputCheck, Record
+from tinybench.results import CoreMarkScore, Memory, OutputCheck, Record
 from tinybench.spec import RunSpec
 from tinybench.tasks import TASKS
 
@@ -173,6 +173,7 @@ class Stages:
     simulate: Callable[[Simulator, Firmware, Golden], Measured] = simulate  # SIMULATE
     toolchain: Callable[[], str | None] = toolchain.missing  # why the compiler is absent
     tools: Callable[[], dict[str, str]] = common_tools  # versions of compiler and cycle model
+    coremark: Callable[[], FirmwareSources] = coremark.coremark_sources  # GENERATE for CoreMark
 
 
 class StageFailed(TinybenchError):
@@ -237,15 +238,22 @@ def missing(spec: RunSpec, stages: Stages | None = None) -> str | None:
 
 
 def missing_to_build(spec: RunSpec, stages: Stages | None = None) -> str | None:
-    """Why `spec`'s firmware cannot be prepared here (toolchain or backend absent), or None."""
+    """Why `spec`'s firmware cannot be prepared here (toolchain, backend or CoreMark absent),
+    or None."""
     stages = stages or Stages()
+    if spec.task == coremark.NAME:
+        return stages.toolchain() or coremark.missing()
     return stages.toolchain() or stages.backends[spec.backend].missing()
 
 
 def check_names(spec: RunSpec, stages: Stages | None = None) -> Board:
     """The spec's board; ConfigError with a did-you-mean for any unknown name."""
     stages = stages or Stages()
-    lookup("backend", spec.backend, stages.backends)
+    if spec.task != coremark.NAME:
+        lookup("backend", spec.backend, stages.backends)
+    elif spec.backend != coremark.BACKEND:
+        raise ConfigError(f"CoreMark runs no inference engine: its backend is "
+                          f"'{coremark.BACKEND}', not '{spec.backend}'")
     lookup("simulator", spec.simulator, stages.simulators)
     return get_board(spec.board)
 
@@ -258,6 +266,9 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
     stages = stages or Stages()
     with stage_errors(Stage.SETUP):
         board = check_names(spec, stages)
+        if spec.task == coremark.NAME:
+            raise ConfigError("CoreMark has no model to prepare or profile: run it with "
+                              "`tinybench run --task coremark`")
         backend = stages.backends[spec.backend]
     with stage_errors(Stage.CONVERT):
         model = stages.model(spec.task)
@@ -289,6 +300,8 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
                            reason=str(failed))
     if reason:
         raise ToolNotFoundError(reason)
+    if spec.task == coremark.NAME:
+        return run_coremark(spec, board, stages)
     try:
         prepared = prepare(spec, stages)
         simulator = stages.simulators[spec.simulator]
@@ -306,6 +319,42 @@ def run(spec: RunSpec, stages: Stages | None = None) -> Record:
                        memory=Memory.from_report(prepared.memory),
                        arena_bytes=measured.arena_bytes, stack_bytes=measured.stack_bytes,
                        flash_data=measured.flash_data, check=check, profile=layers)
+
+
+def run_coremark(spec: RunSpec, board: Board, stages: Stages) -> Record:
+    """CoreMark on `board`: build it with the port, run it once, read and check its report.
+
+    Cycles, instructions and Flash data reads are per iteration, between the port's two
+    cycle-counter reads; the score comes from the whole timed run.
+    """
+    tools = stages.tools()
+    try:
+        with stage_errors(Stage.GENERATE, tools=tools):
+            sources = stages.coremark()
+        tools = {**tools, **sources.versions}
+        with stage_errors(Stage.BUILD, tools=tools):
+            firmware = stages.build(sources, board, spec.opt)
+        with stage_errors(Stage.ANALYZE, tools=tools):
+            memory = stages.measure(firmware, board)
+        simulator = stages.simulators[spec.simulator]
+        tools = {**tools, "simulator": simulator.version()}
+        with stage_errors(Stage.SIMULATE, tools=tools):
+            result = simulator.run(firmware.elf, board, b"", INSTRUCTION_BUDGET)
+            start, end = inference_marks(result)
+        with stage_errors(Stage.CHECK, tools=tools):
+            report = coremark.parse_report(result.uart_output.decode(errors="replace"))
+    except StageFailed as failed:
+        return make_record(spec, board, "", failed.tools, status="failed", stage=failed.stage,
+                           reason=str(failed))
+    n = report.iterations
+    data = None
+    if start.data is not None and end.data is not None:
+        data = DataAccess(*(round(c / n) for c in dataclasses.astuple(end.data - start.data)))
+    return make_record(spec, board, "", tools, options={"iterations": str(n)},
+                       cycles=round((end.cycles - start.cycles) / n),
+                       instructions=round((end.instructions - start.instructions) / n),
+                       memory=Memory.from_report(memory), flash_data=data,
+                       coremark=CoreMarkScore.of(n, end.cycles - start.cycles))
 
 
 def profile_build(prepared: Prepared, stages: Stages | None = None) -> Prepared:

@@ -25,7 +25,7 @@ from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
@@ -35,6 +35,7 @@ SCHEMA_VERSION = 3
 # output check says its output's dtype (int8, the only one before), takes float differences
 # and tolerances for float outputs, and says how a stateful model's state is set; and
 # `flash_data` was added (it stays None: no data-side memory model charged those runs).
+# 3 → 4: `coremark` was added (None: no earlier run was a CoreMark run).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -44,7 +45,7 @@ def _power_of_board(raw: dict) -> dict:
     return {**raw, "power_mw": board.power.mw if board and board.power else None}
 
 
-MIGRATIONS = {1: _power_of_board, 2: _power_of_board}
+MIGRATIONS = {1: _power_of_board, 2: _power_of_board, 3: lambda raw: raw}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -126,6 +127,19 @@ class Accuracy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CoreMarkScore:
+    """A CoreMark run (tinybench.coremark): its iterations, the cycles they took, the score."""
+
+    iterations: int
+    cycles: int  # of all the timed iterations
+    per_mhz: float  # CoreMark/MHz: iterations per second per MHz = iterations * 1e6 / cycles
+
+    @classmethod
+    def of(cls, iterations: int, cycles: int) -> CoreMarkScore:
+        return cls(iterations=iterations, cycles=cycles, per_mhz=iterations * 1e6 / cycles)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Record:
     """One benchmark run. Only the identity fields and the board clock are required.
 
@@ -140,7 +154,7 @@ class Record:
     the run took here (cold or warm cache, a loaded machine), which only balances shards.
     """
 
-    task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01) or the stem of a .tflite file
+    task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01), "coremark" or a .tflite's stem
     model_hash: str  # content hash of the .tflite that ran ("" if it was never produced)
     backend: str  # tvm, tflm, cmsis-nn…
     board: str  # a name from boards.toml
@@ -149,8 +163,8 @@ class Record:
     status: Literal["ok", "failed"] = "ok"
     stage: str | None = None
     reason: str | None = None
-    cycles: int | None = None  # per inference, from the cycle model
-    instructions: int | None = None  # per inference
+    cycles: int | None = None  # per inference (CoreMark: per iteration), from the cycle model
+    instructions: int | None = None  # per inference (CoreMark: per iteration)
     memory: Memory | None = None
     arena_bytes: int | None = None  # tensor arena the engine used
     stack_bytes: int | None = None  # stack high-water mark
@@ -164,6 +178,7 @@ class Record:
     # per inference: data reads from Flash, cache hits, stall cycles (within `cycles`); None
     # where the simulator has no data-side memory model (Renode, a board)
     flash_data: DataAccess | None = None
+    coremark: CoreMarkScore | None = None  # a CoreMark run's score
     tools: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -252,6 +267,8 @@ class Record:
             raw["profile"] = LayerProfile(**{**raw["profile"], "layers": layers})
         if raw.get("flash_data") is not None:
             raw["flash_data"] = DataAccess(**raw["flash_data"])
+        if raw.get("coremark") is not None:
+            raw["coremark"] = CoreMarkScore(**raw["coremark"])
         return cls(**raw)
 
 

@@ -3,7 +3,8 @@
 The split is deterministic (the same matrix and times give the same parts on every machine)
 and every spec falls in exactly one part. Parts are balanced by the run times of earlier
 records of the same keys when some are given (`Record.seconds`), else by an estimate of a
-run's cost: the model's multiply-accumulates times the inputs it runs, plus one for the build.
+run's cost: the model's multiply-accumulates times the inputs it runs, plus one for the build
+(CoreMark: its instructions, counted as MACs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from tinybench import coremark
 from tinybench.errors import ConfigError
 from tinybench.results import Record
 from tinybench.spec import Key, RunSpec
@@ -57,6 +59,8 @@ def _costs(specs: list[RunSpec], earlier: Iterable[Record]) -> list[float]:
 
 def estimate(spec: RunSpec) -> float:
     """A run's cost in millions of MACs simulated, plus one for building it."""
+    if spec.task == coremark.NAME:
+        return 1 + coremark.ITERATIONS * coremark.INSTRUCTIONS_PER_ITERATION / 1e6
     if spec.task in TASKS:
         macs = TASKS[spec.task].reference_macs
     else:

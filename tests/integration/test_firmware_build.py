@@ -10,7 +10,7 @@ from tinybench.analysis.elf import measure
 from tinybench.boards import all_boards, get_board
 from tinybench.errors import ConfigError, FitError
 from tinybench.firmware import build_firmware
-from tinybench.firmware.build import HARNESS_SOURCES
+from tinybench.firmware.build import HARNESS_SOURCES, STARTUP_SOURCES
 from tinybench.firmware.minimal import SOURCE_DIR, minimal_sources
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.usefixtures("private_cache")]
@@ -60,7 +60,7 @@ def test_edits_recompile_exactly_the_dependent_sources(backend_copy):
     folder, sources = backend_copy
     board = get_board("stm32f746")
     first = build_firmware(sources, board)
-    everything = (*HARNESS_SOURCES, *sources.sources)  # and the board's board.c
+    everything = (*STARTUP_SOURCES, *HARNESS_SOURCES, *sources.sources)  # and board.c
     assert len(first.compiled) == len(everything) + 1 and first.linked
 
     header = folder / "minimal_model.h"

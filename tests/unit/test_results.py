@@ -15,6 +15,7 @@ from tinybench.errors import ConfigError
 from tinybench.results import (
     METRICS,
     Accuracy,
+    CoreMarkScore,
     Memory,
     OutputCheck,
     Record,
@@ -144,13 +145,27 @@ def test_version_2_records_are_read_as_int8_checks():
     assert parse_record(json.dumps(raw), "old.jsonl:1").check.dtype == "int8"
 
 
+def test_version_3_records_are_read_as_runs_of_no_coremark():
+    raw = json.loads(_record().to_json())
+    del raw["coremark"]
+    raw["schema_version"] = 3
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _record()
+
+
+def test_a_coremark_record_reads_back_with_its_score():
+    score = CoreMarkScore.of(iterations=200, cycles=80_000_000)
+    record = _record(task="coremark", backend="none", check=None, coremark=score)
+    assert score.per_mhz == 2.5
+    assert parse_record(record.to_json(), "f.jsonl:1") == record
+
+
 def test_float_checks_are_stated_in_the_outputs_unit():
     check = OutputCheck(inputs=5, max_abs_diff=0.25, tolerance=0.125, dtype="float32")
     assert _record(check=check).broken == (
         "outputs differ from the reference by 0.25 (tolerance 0.125)")
 
 
-@pytest.mark.parametrize("version", [None, 0, 4, "1"])
+@pytest.mark.parametrize("version", [None, 0, 5, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version

@@ -43,6 +43,11 @@ def test_without_times_for_every_run_the_split_uses_the_models_macs():
     assert estimate(replace(specs[0], inputs=1)) < estimate(specs[0])
 
 
+def test_coremark_is_estimated_by_the_instructions_it_simulates():
+    coremark, ad01 = matrix("coremark,ad01", "tvm", "nrf52840")
+    assert estimate(coremark) > estimate(ad01)  # 59 M instructions against 5 x 0.26 M MACs
+
+
 @pytest.mark.parametrize("text", ["0/3", "4/3", "1", "a/b", "1/0"])
 def test_a_bad_shard_is_one_clear_error(text):
     with pytest.raises(ConfigError, match=r"give K/N with 1 <= K <= N"):

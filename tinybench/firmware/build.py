@@ -27,12 +27,8 @@ from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locke
 from tinybench.toolchain import Toolchain, find_toolchain
 
 FIRMWARE = shipped("firmware")
-HARNESS_SOURCES = (
-    FIRMWARE / "common" / "startup.c",
-    FIRMWARE / "common" / "stack.c",
-    FIRMWARE / "harness" / "harness.c",
-    FIRMWARE / "harness" / "th_port.c",
-)
+STARTUP_SOURCES = (FIRMWARE / "common" / "startup.c", FIRMWARE / "common" / "stack.c")
+HARNESS_SOURCES = (FIRMWARE / "harness" / "harness.c", FIRMWARE / "harness" / "th_port.c")
 COMMON_CFLAGS = ("-g", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra")
 LANGUAGE_FLAGS = {
     ".c": ("-std=c11",),
@@ -89,7 +85,8 @@ def _units(
         *(f"-I{d}" for d in (FIRMWARE / "include", *sources.include_dirs)),
     ]
     board_sources = sorted(board_dir(board).glob("*.c"))
-    harness = [(s, "harness", ()) for s in (*HARNESS_SOURCES, *board_sources)]
+    own = (*STARTUP_SOURCES, *(HARNESS_SOURCES if sources.harness else ()), *board_sources)
+    harness = [(s, "harness", ()) for s in own]
     backend = [(s, _component(s, sources), sources.cflags) for s in sources.sources]
     units = []
     for source, component, extra in (*harness, *backend):

@@ -7,6 +7,7 @@ from collections import Counter
 import pandas as pd
 
 from tinybench.analysis.layers import format_profile
+from tinybench.boards import all_boards
 from tinybench.reports.compare import (
     CROSS_CHECK_CYCLES,
     REFERENCE_SIMULATOR,
@@ -31,7 +32,8 @@ MARKS = {
     "": "unchanged",
 }
 # text columns; the others align right
-_LEFT = {"", "note", "cross-check", "metric", "differing samples", *IDENTITY}
+_LEFT = {"", "note", "cross-check", "metric", "differing samples", "core", "opt",
+         "compiler (published)", *IDENTITY}
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -99,6 +101,33 @@ def _accuracy(frame: pd.DataFrame) -> str | None:
             f"{_table(table)}")
 
 
+def _coremark(records: list[Record]) -> str | None:
+    """CoreMark runs: the score next to the published figure of the board's core."""
+    rows = []
+    for record in latest(records):
+        if record.coremark is None:
+            continue
+        board = all_boards().get(record.board)
+        published = board.core.coremark if board else None
+        rows.append({
+            **{c: getattr(record, c) for c in ("board", "simulator")},
+            "core": board.core.name if board else "—",
+            "opt": record.options.get("opt", "—"),
+            "iterations": f"{record.coremark.iterations:,}",
+            "cycles / iteration": f"{record.cycles:,}",
+            "CoreMark/MHz": f"{record.coremark.per_mhz:.2f}",
+            "published": f"{published.per_mhz:.2f}" if published else "—",
+            "compiler (published)": published.compiler if published else "—",
+            "ratio": f"{record.coremark.per_mhz / published.per_mhz:.2f}" if published else "—",
+        })
+    if not rows:
+        return None
+    return ("## CoreMark\n\nCoreMark/MHz = iterations per million cycles of the timed run, "
+            "simulated; CoreMark's list, matrix and state CRCs were the known ones (a run "
+            "whose CRCs are not is a failed record). Published: the core's figure in "
+            f"boards.toml; ratio = tinybench / published.\n\n{_table(pd.DataFrame(rows))}")
+
+
 def _versus(frame: pd.DataFrame, axis: str, reference: str | None) -> str | None:
     table = versus(frame, axis, "latency_ms", reference)
     values = [c for c in table.columns if c not in IDENTITY]
@@ -122,7 +151,8 @@ def _simulators(records: list[Record]) -> str | None:
             f"{REFERENCE_SIMULATOR} cycles": f"{compared_cycles(base, other):,}",
             "cycles": f"{other.cycles:,}",
             "Δ cycles": f"{other.cycles / compared_cycles(base, other) - 1:+.3%}",
-            "max diff (LSB)": f"{base.check.max_abs_diff} / {other.check.max_abs_diff}",
+            "max diff (LSB)": (f"{base.check.max_abs_diff} / {other.check.max_abs_diff}"
+                               if base.check and other.check else "—"),
             "cross-check": "; ".join(problems) or "agrees",
         })
     if not rows:
@@ -172,6 +202,7 @@ def markdown_report(records: list[Record]) -> str:
     ]
     sections += filter(None, (
         _accuracy(frame),
+        _coremark(records),
         _versus(frame, "backend", REFERENCE_BACKEND),
         _versus(frame, "board", None),
         _simulators(records),

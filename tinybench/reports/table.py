@@ -25,6 +25,7 @@ def _row(record: Record) -> dict:
         "flash_data_reads": data.flash_reads if data else None,
         "flash_data_hit_rate": data.hit_rate if data else None,
         "data_stall_cycles": data.stall_cycles if data else None,
+        "coremark_per_mhz": record.coremark.per_mhz if record.coremark else None,
         "config_hash": record.config_hash,
         "model_hash": record.model_hash,
         "commit": record.commit,
