@@ -12,7 +12,8 @@ or off there, and the stalls it charges are part of every cycle count, marks inc
 Counting: every instruction of every translated block entered counts as executed, including
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
 holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
-at the idle poll counts up to, not including, that poll.
+at the idle poll counts up to, not including, that poll. The function profile between two
+marks counts the blocks entered between them whole (the one reading CYCCNT with the earlier).
 Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
 fault handler) and the instruction budget raise SimulationError naming the PC and function.
 Ctrl-C stops the emulation and raises KeyboardInterrupt once Unicorn has returned: raised
@@ -78,7 +79,8 @@ class Machine:
         uart.stop = self.stop
         uart.attach(self.pages)
         self.data_side = data_side
-        self.system = SystemControl(board, self.pages, self.now, self._data)
+        self.at_marks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # _note_counts
+        self.system = SystemControl(board, self.pages, self.now, self._data, self._note_counts)
         attach_ready_flags(board.ready_flags, self.pages)
         self._follow_data_cache()
         self._map_memory()
@@ -197,6 +199,33 @@ class Machine:
     def _data(self) -> DataAccess | None:
         """The Flash data reads so far; None when they are not charged."""
         return self.counter.data() if self.data_side else None
+
+    def _note_counts(self) -> None:
+        """Keep the table slots used, their counts and data stalls at a mark (after `now`
+        has brought `order` up to date)."""
+        table = self.counter.table
+        self.at_marks.append((self.order.copy(), table["count"][self.order],
+                              table["stall"][self.order]))
+
+    def _functions_between_marks(self, model: CycleModel) -> tuple[dict[str, tuple[int, int]],
+                                                                   ...]:
+        """The function profile of the blocks entered before the first mark, between each two
+        marks and after the last."""
+        table = self.counter.table
+        slots = np.flatnonzero(table["size"])
+        ends = [*self.at_marks, (slots, table["count"][slots], table["stall"][slots])]
+        before = np.zeros((2, len(table)), np.int64)
+        profiles = []
+        for used, counts, stalls in ends:
+            after = np.zeros_like(before)
+            after[0, used], after[1, used] = counts, stalls
+            change, before = after - before, after
+            entered = np.flatnonzero(change.any(axis=0))
+            edges = list(zip(*(table[k][entered].tolist() for k in ("prev", "addr", "size")),
+                             change[0, entered].tolist(), strict=True))
+            blocks = model.blocks(edges, self.read_memory, change[1, entered].tolist())
+            profiles.append(by_function(blocks, self.functions))
+        return tuple(profiles)
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()
@@ -324,6 +353,7 @@ class Machine:
             marks=tuple(self.system.marks),
             functions=by_function(blocks, self.functions),
             blocks=counts,
+            functions_between_marks=self._functions_between_marks(model),
         )
 
     def _raise(self, what: str) -> None:

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,6 +256,9 @@ def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
         marks=tuple(marks),
         functions=by_function(blocks, image.functions),
         blocks=dict(entered),
+        functions_between_marks=tuple(
+            by_function(model.blocks(run.rows(segment), image.read), image.functions)
+            for segment in trace.segments),
     )
 
 
@@ -272,8 +276,10 @@ class _Counts:
             self.sizes[block] = self.image.block_size(address, instructions)
         return self.sizes[block]
 
-    def rows(self) -> list[tuple[int, int, int, int]]:
-        return [(prev, a, self.size(a, n), count) for (prev, a, n), count in self.edges.items()]
+    def rows(self, edges: Mapping[Edge, int] | None = None) -> list[tuple[int, int, int, int]]:
+        """(prev address, address, size, count) of `edges`, by default all so far."""
+        edges = self.edges if edges is None else edges
+        return [(prev, a, self.size(a, n), count) for (prev, a, n), count in edges.items()]
 
     def left(self, address: int, instructions: int, pc: int) -> tuple[int, int]:
         """(instructions, cycles) of a block from the instruction at `pc` to its end."""
