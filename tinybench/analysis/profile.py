@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import bisect
+import ctypes
+import ctypes.util
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+
+_CLONE = re.compile(r"(\.(isra|constprop|part|cold|lto_priv)\.\d+)+$")  # GCC's clone suffixes
+_TEMPLATE_ARGUMENTS = re.compile(r"<[^<>]*>")
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,42 @@ def format_profile(rows: list[FunctionRow], top: int = 20) -> str:
     table = [(r.name, r.instructions, r.cycles, f"{100 * r.share:.1f} %") for r in rows[:top]]
     return tabulate(table, headers=("function", "instructions", "cycles", "share"),
                     tablefmt="github")
+
+
+def short_name(symbol: str) -> str:
+    """A function symbol as a developer names the function: C++ names demangled and without
+    namespaces, template arguments or parameters (`ConvPerChannel`), GCC clones as the
+    function cloned; C names as they are."""
+    name = demangle(_CLONE.sub("", symbol)).replace("(anonymous namespace)", "")
+    while _TEMPLATE_ARGUMENTS.search(name):
+        name = _TEMPLATE_ARGUMENTS.sub("", name)
+    return name.split("(")[0].split()[-1].split("::")[-1] if name.strip() else symbol
+
+
+def demangle(symbol: str) -> str:
+    """The C++ name of a mangled symbol; other symbols, or any without a C++ runtime to
+    demangle them, as they are."""
+    if not symbol.startswith("_Z") or (cxa_demangle := _cxa_demangle()) is None:
+        return symbol
+    status = ctypes.c_int()
+    text = cxa_demangle(symbol.encode(), None, None, ctypes.byref(status))
+    if status.value or not text:
+        return symbol
+    try:
+        return ctypes.string_at(text).decode()
+    finally:
+        ctypes.CDLL(None).free(ctypes.c_void_p(text))
+
+
+@cache
+def _cxa_demangle():
+    """The C++ runtime's demangler (libstdc++ or libc++abi), None if there is none."""
+    for library in ("stdc++", "c++abi"):
+        path = ctypes.util.find_library(library)
+        if path is not None:
+            function = ctypes.CDLL(path).__cxa_demangle
+            function.restype = ctypes.c_void_p
+            function.argtypes = (ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.POINTER(ctypes.c_int))
+            return function
+    return None
