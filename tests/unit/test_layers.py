@@ -105,13 +105,15 @@ def test_each_layer_names_its_top_functions_from_the_profile_between_its_marks()
     between[2] = {"im2col": (50, 100), "gemm": (200, 390), "memcpy": (2, 5), "th_printf": (1, 5),
                   "idle": (1, 0)}
     between[3] = {"invoke": (10, 10)}  # between layers: the overhead, no layer's
-    between[4] = {"fc": (30, 300)}
+    between[4] = {"fc": (30, 299), "tb_layer_end": (1, 1)}
     between[6] = {"softmax": (20, 120), "zero": (0, 0)}
     profile = build_profile(MODEL, [m.op for m in MODEL], session, reads, None, between)
     assert [layer.functions for layer in profile.layers] == [
-        (("gemm", 390), ("im2col", 100), ("memcpy", 5)), (("fc", 300),), (("softmax", 120),)]
+        (("gemm", 390), ("im2col", 100), ("memcpy", 5)), (("fc", 299), ("tb_layer_end", 1)),
+        (("softmax", 120),)]
     text = format_profile(profile)
     assert "gemm 78 %, im2col 20 %, memcpy 1 %" in text and "only a simulator" not in text
+    assert "| fc 100 % " in text  # its mark's 0.3 % is left out
     with pytest.raises(SimulationError, match="expected 9 function profiles around 8"):
         build_profile(MODEL, [m.op for m in MODEL], session, reads, None, between[:-1])
 

@@ -177,9 +177,11 @@ def format_profile(profile: LayerProfile) -> str:
 
 
 def _top_functions(layer: Layer) -> str:
-    """"name 71 %, …": the layer's top functions with their share of its cycles."""
-    return ", ".join(f"{short_name(name)} {100 * cycles / max(layer.cycles, 1):.0f} %"
-                     for name, cycles in layer.functions)
+    """"name 71 %, …": the layer's top functions with their share of its cycles, leaving out
+    those under half a percent."""
+    shares = ((short_name(name), 100 * cycles / max(layer.cycles, 1))
+              for name, cycles in layer.functions)
+    return ", ".join(f"{name} {share:.0f} %" for name, share in shares if share >= 0.5)
 
 
 def _padding(profile: LayerProfile) -> str:
