@@ -97,7 +97,7 @@ class SimResult:
     blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
     data: DataAccess | None = None  # Flash data reads of the whole run; None: not modelled
     # `functions` of the blocks entered before the first mark, between each two, after the last
-    # (one more than `marks`); () where the simulator does not split its counts at the marks
+    # (one more than `marks`); () unless the run was asked for it (Simulator.run)
     functions_between_marks: tuple[dict[str, tuple[int, int]], ...] = ()
 
 

@@ -341,7 +341,8 @@ def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | 
     completed_session(plain.uart_output, "the firmware")
     start, end = inference_marks(plain)
     instrumented = profile_build(prepared, stages)
-    result = simulator.run(instrumented.firmware.elf, board, script, INSTRUCTION_BUDGET)
+    result = simulator.run(instrumented.firmware.elf, board, script, INSTRUCTION_BUDGET,
+                           functions_between_marks=True)
     session = completed_session(result.uart_output, "the profile firmware")
     return session_profile(instrumented, session, result, end.cycles - start.cycles)
 

@@ -57,12 +57,14 @@ class Machine:
 
     `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
     `budget` caps the instructions; without `data_side` Flash data reads are not charged (what
-    Renode models); a `bare` machine has no native hooks (run_bare). `run()`
+    Renode models); with `functions_between_marks` the result splits the function profile at
+    the marks; a `bare` machine has no native hooks (run_bare). `run()`
     runs to the idle UART poll; `uc` is the Unicorn engine, for extra hooks.
     """
 
     def __init__(self, elf: Path, board: Board, uart: Uart, budget: int,
-                 data_side: bool = True, bare: bool = False) -> None:
+                 data_side: bool = True, bare: bool = False,
+                 functions_between_marks: bool = False) -> None:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
@@ -79,7 +81,9 @@ class Machine:
         uart.stop = self.stop
         uart.attach(self.pages)
         self.data_side = data_side
-        self.at_marks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # _note_counts
+        # (table slots used, their counts, their data stalls) at each mark; None: not kept
+        self.at_marks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
+            [] if functions_between_marks else None)
         self.system = SystemControl(board, self.pages, self.now, self._data, self._note_counts)
         attach_ready_flags(board.ready_flags, self.pages)
         self._follow_data_cache()
@@ -202,7 +206,9 @@ class Machine:
 
     def _note_counts(self) -> None:
         """Keep the table slots used, their counts and data stalls at a mark (after `now`
-        has brought `order` up to date)."""
+        has brought `order` up to date), when the function profile is split at the marks."""
+        if self.at_marks is None:
+            return
         table = self.counter.table
         self.at_marks.append((self.order.copy(), table["count"][self.order],
                               table["stall"][self.order]))
@@ -210,7 +216,9 @@ class Machine:
     def _functions_between_marks(self, model: CycleModel) -> tuple[dict[str, tuple[int, int]],
                                                                    ...]:
         """The function profile of the blocks entered before the first mark, between each two
-        marks and after the last."""
+        marks and after the last; () when not asked for."""
+        if self.at_marks is None:
+            return ()
         table = self.counter.table
         slots = np.flatnonzero(table["size"])
         ends = [*self.at_marks, (slots, table["count"][slots], table["stall"][slots])]

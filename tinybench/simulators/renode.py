@@ -167,7 +167,8 @@ class RenodeSimulator:
     def version(self) -> str:
         return f"{COMPONENT.title} ({COMPONENT.commit[:12]})"
 
-    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
+    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int,
+            functions_between_marks: bool = False) -> SimResult:
         reason = self.missing()
         if board.renode_platform is None:
             reason = (f"{COMPONENT.title} models no SoC of {board.name} "
@@ -189,7 +190,7 @@ class RenodeSimulator:
             raise SimulationError(
                 f"{elf.name} on Renode ({board.name}): {problem()} after "
                 f"{trace.instructions:,} instructions; UART output ended with {tail!r}")
-        return _result(trace, board, image)
+        return _result(trace, board, image, functions_between_marks)
 
 
 
@@ -227,8 +228,10 @@ def _came_from(trace: Trace) -> int:
     return next((prev for seg in trace.segments for prev, b, _ in seg if b == block), block)
 
 
-def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
-    """Counts and modelled cycles up to each CYCCNT read and to where the run stopped."""
+def _result(trace: Trace, board: Board, image: _Image, functions_between_marks: bool = False
+            ) -> SimResult:
+    """Counts and modelled cycles up to each CYCCNT read and to where the run stopped, and
+    when asked the function profile between the reads."""
     model = CycleModel.for_board(board, icache=board.icache is not None)  # the harness turns it on
     run = _Counts(model, image)
     marks = []
@@ -258,7 +261,7 @@ def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
         blocks=dict(entered),
         functions_between_marks=tuple(
             by_function(model.blocks(run.rows(segment), image.read), image.functions)
-            for segment in trace.segments),
+            for segment in trace.segments) if functions_between_marks else (),
     )
 
 
