@@ -9,6 +9,7 @@ from tinybench.analysis.profile import (
     format_profile,
     profile,
     short_name,
+    stretches,
 )
 from tinybench.boards import get_board
 from tinybench.simulators.devices import (
@@ -125,6 +126,14 @@ def test_the_cycle_counter_runs_only_when_enabled_and_marks_each_read():
 ])
 def test_short_names_are_what_a_developer_calls_the_function(symbol, name):
     assert short_name(symbol) == name
+
+
+def test_a_stretch_of_a_run_has_what_its_end_adds_to_its_start():
+    so_far = [{"init": (5, 9)},
+              {"init": (5, 9), "conv": (10, 40), "mark": (1, 1)},
+              {"init": (5, 9), "conv": (10, 40), "mark": (2, 2), "fc": (3, 3)}]
+    assert stretches(so_far) == ({"init": (5, 9)}, {"conv": (10, 40), "mark": (1, 1)},
+                                 {"mark": (1, 1), "fc": (3, 3)})
 
 
 def test_profile_attributes_blocks_to_functions_and_ranks_them():

@@ -6,7 +6,7 @@ import bisect
 import ctypes
 import ctypes.util
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -80,6 +80,24 @@ def by_function(
         old = totals.get(name, (0, 0))
         totals[name] = (old[0] + instructions, old[1] + cycles)
     return totals
+
+
+def stretches(so_far: Sequence[Mapping[str, tuple[int, int]]]
+              ) -> tuple[dict[str, tuple[int, int]], ...]:
+    """The function profile of each stretch of a run, from the profiles of the run so far at
+    the stretches' ends: each minus the one before (the first from the start); functions
+    that did nothing in a stretch are left out."""
+    out: list[dict[str, tuple[int, int]]] = []
+    before: Mapping[str, tuple[int, int]] = {}
+    for now in so_far:
+        out.append({})
+        for name, (instructions, cycles) in now.items():
+            done = (instructions - before.get(name, (0, 0))[0],
+                    cycles - before.get(name, (0, 0))[1])
+            if done != (0, 0):
+                out[-1][name] = done
+        before = now
+    return tuple(out)
 
 
 def profile(functions: Mapping[str, tuple[int, int]]) -> list[FunctionRow]:

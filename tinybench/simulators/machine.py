@@ -13,7 +13,9 @@ Counting: every instruction of every translated block entered counts as executed
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
 holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
 at the idle poll counts up to, not including, that poll. The function profile between two
-marks counts the blocks entered between them whole (the one reading CYCCNT with the earlier).
+marks is the difference of the profiles up to each: it counts the blocks entered between them
+whole (the one reading CYCCNT goes with the earlier stretch), and like the marks' cycles it
+charges a branch site the mispredicts its counts so far add.
 Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
 fault handler) and the instruction budget raise SimulationError naming the PC and function.
 Ctrl-C stops the emulation and raises KeyboardInterrupt once Unicorn has returned: raised
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.analysis.profile import FunctionMap, by_function, stretches
 from tinybench.artifacts import DataAccess, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
@@ -221,19 +223,14 @@ class Machine:
             return ()
         table = self.counter.table
         slots = np.flatnonzero(table["size"])
-        ends = [*self.at_marks, (slots, table["count"][slots], table["stall"][slots])]
-        before = np.zeros((2, len(table)), np.int64)
-        profiles = []
-        for used, counts, stalls in ends:
-            after = np.zeros_like(before)
-            after[0, used], after[1, used] = counts, stalls
-            change, before = after - before, after
-            entered = np.flatnonzero(change.any(axis=0))
-            edges = list(zip(*(table[k][entered].tolist() for k in ("prev", "addr", "size")),
-                             change[0, entered].tolist(), strict=True))
-            blocks = model.blocks(edges, self.read_memory, change[1, entered].tolist())
-            profiles.append(by_function(blocks, self.functions))
-        return tuple(profiles)
+        so_far = []
+        for used, counts, stalls in (*self.at_marks,
+                                     (slots, table["count"][slots], table["stall"][slots])):
+            edges = list(zip(*(table[k][used].tolist() for k in ("prev", "addr", "size")),
+                             counts.tolist(), strict=True))
+            blocks = model.blocks(edges, self.read_memory, stalls.tolist())
+            so_far.append(by_function(blocks, self.functions))
+        return stretches(so_far)
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()

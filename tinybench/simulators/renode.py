@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench import deps
-from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.analysis.profile import FunctionMap, by_function, stretches
 from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
@@ -240,6 +240,13 @@ def _result(trace: Trace, board: Board, image: _Image, functions_between_marks: 
         marks.append(Mark(*run.before(*place)))
     run.edges.update(trace.segments[-1])
     instructions, cycles = run.before(*trace.stop)
+    so_far: list[dict[str, tuple[int, int]]] = []
+    if functions_between_marks:
+        seen: Counter[Edge] = Counter()
+        for segment in trace.segments:
+            seen.update(segment)
+            so_far.append(by_function(model.blocks(run.rows(seen), image.read),
+                                      image.functions))
     estimate = model.estimate(run.rows(), image.read)
     entered: Counter[int] = Counter()
     done: Counter[int] = Counter()
@@ -259,9 +266,7 @@ def _result(trace: Trace, board: Board, image: _Image, functions_between_marks: 
         marks=tuple(marks),
         functions=by_function(blocks, image.functions),
         blocks=dict(entered),
-        functions_between_marks=tuple(
-            by_function(model.blocks(run.rows(segment), image.read), image.functions)
-            for segment in trace.segments) if functions_between_marks else (),
+        functions_between_marks=stretches(so_far),
     )
 
 
