@@ -1,4 +1,5 @@
-"""Per-function profile: block counts and cycles attributed to the ELF's function symbols."""
+"""Per-function profile: block counts and cycles attributed to the ELF's function symbols,
+over a whole run or a stretch of it, and the functions' names as a developer reads them."""
 
 from __future__ import annotations
 
