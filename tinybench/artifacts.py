@@ -97,6 +97,9 @@ class SimResult:
     functions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (instr, cycles)
     blocks: dict[int, int] = field(default_factory=dict)  # block address → times entered
     data: DataAccess | None = None  # Flash data reads of the whole run; None: not modelled
+    # `functions` of the blocks entered before the first mark, between each two, after the last
+    # (one more than `marks`); () unless the run was asked for it (Simulator.run)
+    functions_between_marks: tuple[dict[str, tuple[int, int]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ class Layer:
     instructions: int | None  # known in a simulator
     # arena the layer's live buffers span: from its start to the end of the highest of them
     activation_bytes: int
+    # the most expensive functions inside the layer, (name, cycles), most first: known in a
+    # simulator, from the blocks entered between the layer's marks
+    functions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

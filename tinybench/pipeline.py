@@ -367,14 +367,17 @@ def profile_build(prepared: Prepared, stages: Stages | None = None) -> Prepared:
                                                                prepared.spec.opt))
 
 
-def session_profile(prepared: Prepared, session: Session, marks: tuple[Mark, ...] = (),
+def session_profile(prepared: Prepared, session: Session, result: SimResult | None = None,
                     plain_cycles: int | None = None) -> LayerProfile:
-    """The profile a profile build's session reports, with a simulator's marks and the
-    benchmark build's cycles on the same input where known."""
+    """The profile a profile build's session reports, with a simulator's marks and function
+    profiles (`result`) and the benchmark build's cycles on the same input where known."""
     if prepared.model is None:
         raise ConfigError(f"{prepared.spec.label}: no model file to name the layers by")
     described, names = layers_of(prepared.model, prepared.firmware.sources)
-    return build_profile(described, names, session, marks, plain_cycles)
+    if result is None:
+        return build_profile(described, names, session, plain_cycles=plain_cycles)
+    return build_profile(described, names, session, result.marks, plain_cycles,
+                         result.functions_between_marks)
 
 
 def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | None = None
@@ -387,9 +390,10 @@ def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | 
     completed_session(plain.uart_output, "the firmware")
     start, end = inference_marks(plain)
     instrumented = profile_build(prepared, stages)
-    result = simulator.run(instrumented.firmware.elf, board, script, INSTRUCTION_BUDGET)
+    result = simulator.run(instrumented.firmware.elf, board, script, INSTRUCTION_BUDGET,
+                           functions_between_marks=True)
     session = completed_session(result.uart_output, "the profile firmware")
-    return session_profile(instrumented, session, result.marks, end.cycles - start.cycles)
+    return session_profile(instrumented, session, result, end.cycles - start.cycles)
 
 
 def output_check(prepared: Prepared, outputs: list[np.ndarray],

@@ -35,7 +35,8 @@ SCHEMA_VERSION = 4
 # output check says its output's dtype (int8, the only one before), takes float differences
 # and tolerances for float outputs, and says how a stateful model's state is set; and
 # `flash_data` was added (it stays None: no data-side memory model charged those runs).
-# 3 → 4: `coremark` was added (None: no earlier run was a CoreMark run).
+# 3 → 4: `coremark` was added (None: no earlier run was a CoreMark run), and each profiled layer
+# names its top `functions` (empty: version 3 did not attribute a layer's cycles to functions).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -45,7 +46,14 @@ def _power_of_board(raw: dict) -> dict:
     return {**raw, "power_mw": board.power.mw if board and board.power else None}
 
 
-MIGRATIONS = {1: _power_of_board, 2: _power_of_board, 3: lambda raw: raw}
+def _layers_without_functions(raw: dict) -> dict:
+    if raw.get("profile") is None:
+        return raw
+    layers = [{**layer, "functions": []} for layer in raw["profile"]["layers"]]
+    return {**raw, "profile": {**raw["profile"], "layers": layers}}
+
+
+MIGRATIONS = {1: _power_of_board, 2: _power_of_board, 3: _layers_without_functions}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -262,7 +270,8 @@ class Record:
             raw["accuracy"] = Accuracy(**{**accuracy,
                                           "differing": tuple(accuracy.get("differing", ()))})
         if raw.get("profile") is not None:
-            layers = tuple(Layer(**{**layer, "output_shape": tuple(layer["output_shape"])})
+            layers = tuple(Layer(**{**layer, "output_shape": tuple(layer["output_shape"]),
+                                    "functions": tuple(map(tuple, layer["functions"]))})
                            for layer in raw["profile"]["layers"])
             raw["profile"] = LayerProfile(**{**raw["profile"], "layers": layers})
         if raw.get("flash_data") is not None:

@@ -126,6 +126,15 @@ def test_estimates_are_deterministic_and_split_by_block():
     assert set(first.by_block) == {BASE, BASE + 4}
 
 
+def test_blocks_count_instructions_cycles_and_stalls_by_block():
+    model, read = loop_model("cortex-m7")
+    edges = [(1, BASE, 4, 1), (BASE, BASE, 4, 9), (BASE, BASE + 4, 4, 1)]
+    blocks = model.blocks(edges, read, stalls=[0, 7, 0])
+    estimate = model.estimate(edges, read)
+    assert blocks == {BASE: (20, estimate.by_block[BASE] + 7),
+                      BASE + 4: (2, estimate.by_block[BASE + 4])}
+
+
 @pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
 def test_every_board_has_timing_rules_for_its_core(board):
     model = CycleModel.for_board(board, icache=False)

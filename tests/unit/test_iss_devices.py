@@ -2,7 +2,15 @@
 
 import pytest
 
-from tinybench.analysis.profile import FunctionMap, by_function, format_profile, profile
+from tinybench.analysis.profile import (
+    FunctionMap,
+    _cxa_demangle,
+    by_function,
+    format_profile,
+    profile,
+    short_name,
+    stretches,
+)
 from tinybench.boards import get_board
 from tinybench.simulators.devices import (
     IDLE_POLLS,
@@ -104,6 +112,28 @@ def test_the_cycle_counter_runs_only_when_enabled_and_marks_each_read():
     cycles[0] = 350
     assert dwt.read(None, 4, 4, None) == 250
     assert [(m.instructions, m.cycles) for m in system.marks] == [(7, 100), (7, 350)]
+
+
+@pytest.mark.skipif(_cxa_demangle() is None, reason="no C++ runtime to demangle with")
+@pytest.mark.parametrize(("symbol", "name"), [
+    ("arm_nn_mat_mult_kernel_s8_s16", "arm_nn_mat_mult_kernel_s8_s16"),
+    ("_ZN6tflite12_GLOBAL__N_18ConvEvalEP13TfLiteContextP10TfLiteNode", "ConvEval"),
+    ("_ZN6tflite21reference_integer_ops14FullyConnectedIaaalEEvRKNS_20FullyConnectedParamsERKNS"
+     "_12RuntimeShapeEPKT_S7_PKT0_S7_PKT2_S7_PT1_.isra.0", "FullyConnected"),
+    ("_ZN8gemmlowp22exp_on_negative_valuesIlLi5EEENS_10FixedPointIT_Li0EEENS1_IS2_XT0_EEE",
+     "exp_on_negative_values"),
+    ("_Znot_mangled", "_Znot_mangled"),
+])
+def test_short_names_are_what_a_developer_calls_the_function(symbol, name):
+    assert short_name(symbol) == name
+
+
+def test_a_stretch_of_a_run_has_what_its_end_adds_to_its_start():
+    so_far = [{"init": (5, 9)},
+              {"init": (5, 9), "conv": (10, 40), "mark": (1, 1)},
+              {"init": (5, 9), "conv": (10, 40), "mark": (2, 2), "fc": (3, 3)}]
+    assert stretches(so_far) == ({"init": (5, 9)}, {"conv": (10, 40), "mark": (1, 1)},
+                                 {"mark": (1, 1), "fc": (3, 3)})
 
 
 def test_profile_attributes_blocks_to_functions_and_ranks_them():

@@ -97,6 +97,33 @@ def test_a_simulators_marks_give_the_cycles_and_a_board_its_dwt_readings():
         build_profile(MODEL, [m.op for m in MODEL], session, marks((500,), (1,)))
 
 
+def test_each_layer_names_its_top_functions_from_the_profile_between_its_marks():
+    session = parse_session(SESSION)
+    reads = marks((500, 300, 120), (40, 30, 20))
+    # the function profiles before the first mark, between each two and after the last
+    between = [{"setup": (9, 9)}] * len(reads) + [{}]
+    between[2] = {"im2col": (50, 100), "gemm": (200, 390), "memcpy": (2, 5), "th_printf": (1, 5),
+                  "idle": (1, 0)}
+    between[3] = {"invoke": (10, 10)}  # between layers: the overhead, no layer's
+    between[4] = {"fc": (30, 299), "tb_layer_end": (1, 1)}
+    between[6] = {"softmax": (20, 120), "zero": (0, 0)}
+    profile = build_profile(MODEL, [m.op for m in MODEL], session, reads, None, between)
+    assert [layer.functions for layer in profile.layers] == [
+        (("gemm", 390), ("im2col", 100), ("memcpy", 5)), (("fc", 299), ("tb_layer_end", 1)),
+        (("softmax", 120),)]
+    text = format_profile(profile)
+    assert "gemm 78 %, im2col 20 %, memcpy 1 %" in text and "only a simulator" not in text
+    assert "| fc 100 % " in text  # its mark's 0.3 % is left out
+    with pytest.raises(SimulationError, match="expected 9 function profiles around 8"):
+        build_profile(MODEL, [m.op for m in MODEL], session, reads, None, between[:-1])
+
+
+def test_a_board_names_no_functions_and_the_table_says_why():
+    profile = build_profile(MODEL, [m.op for m in MODEL], parse_session(SESSION))
+    assert {layer.functions for layer in profile.layers} == {()}
+    assert "only a simulator attributes a layer's cycles to functions" in format_profile(profile)
+
+
 def test_a_layer_count_unlike_the_model_is_refused():
     with pytest.raises(SimulationError, match="reported 3 layers, the model has 2"):
         build_profile(MODEL[:2], ["a", "b"], parse_session(SESSION))

@@ -129,13 +129,24 @@ def test_an_accuracy_record_reads_back():
     assert record.metrics()["accuracy"] == 0.8 and accuracy.disagreements == 1
 
 
-def test_a_profile_survives_a_round_trip_through_json():
+def _profiled(functions: tuple[tuple[str, int], ...]) -> Record:
     layer = Layer(index=0, op="CONV_2D", kernel="CONV_2D", output_shape=(1, 4, 4, 8), macs=10,
-                  weight_bytes=5, cycles=90, instructions=70, activation_bytes=512)
-    record = _record(profile=LayerProfile((layer,), cycles=100, overhead_cycles=10,
-                                          persistent_bytes=64, arena_bytes=576,
-                                          plain_cycles=95))
+                  weight_bytes=5, cycles=90, instructions=70, activation_bytes=512,
+                  functions=functions)
+    return _record(profile=LayerProfile((layer,), cycles=100, overhead_cycles=10,
+                                        persistent_bytes=64, arena_bytes=576, plain_cycles=95))
+
+
+def test_a_profile_survives_a_round_trip_through_json():
+    record = _profiled((("arm_convolve_s8", 60), ("memcpy", 20)))
     assert parse_record(record.to_json(), "here") == record
+
+
+def test_version_3_profiles_are_read_without_top_functions():
+    raw = json.loads(_profiled((("arm_convolve_s8", 60),)).to_json())
+    del raw["profile"]["layers"][0]["functions"]
+    raw["schema_version"] = 3
+    assert parse_record(json.dumps(raw), "old.jsonl:1") == _profiled(())
 
 
 def test_version_2_records_are_read_as_int8_checks():

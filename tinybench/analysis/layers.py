@@ -5,15 +5,18 @@ reports the layers' cycles and its engine's activation plan (firmware/README.md)
 TFLM operator, or one TVM kernel call (TVM fuses ops; each kernel is matched with the model's
 op it computes). The cycles of the layers plus the overhead between them (the engine's own
 work and the marks) equal the instrumented inference's cycles exactly; in a simulator the
-marks also give each layer's instructions.
+marks also give each layer's instructions, and its function profile between the marks the
+functions that took most of each layer's cycles.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tinybench.analysis.profile import profile as function_profile
+from tinybench.analysis.profile import short_name
 from tinybench.artifacts import FirmwareSources, Layer, LayerProfile, Mark
 from tinybench.errors import SimulationError
 from tinybench.models.inspect import LayerInfo, inspect_model
@@ -30,6 +33,7 @@ _KERNEL_OPS = {
     "softmax": ("SOFTMAX",),
     "add": ("ADD",),
 }
+TOP_FUNCTIONS = 3  # the functions a layer names
 
 
 def match_kernels(kernels: Sequence[str], model: Sequence[LayerInfo]) -> list[LayerInfo | None]:
@@ -69,12 +73,15 @@ def activation_bytes(plan: Sequence[tuple[int, int, int, int]], layers: int) -> 
 
 def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
                   session: Session, marks: Sequence[Mark] = (),
-                  plain_cycles: int | None = None) -> LayerProfile:
+                  plain_cycles: int | None = None,
+                  between_marks: Sequence[Mapping[str, tuple[int, int]]] = ()) -> LayerProfile:
     """The profile of a profile build's session (one timed inference).
 
     In a simulator, `marks` are its CYCCNT reads (around the inference, then before and after
     each layer) and give the cycles and instructions: the simulator's cycle model, which
-    Renode's own DWT does not follow. On a board the firmware's DWT readings give the cycles.
+    Renode's own DWT does not follow; `between_marks`, its function profile between each two
+    marks (SimResult.functions_between_marks), gives each layer's top functions. On a board
+    the firmware's DWT readings give the cycles.
     """
     if not session.layer_cycles or len(session.layer_cycles) != len(described):
         raise SimulationError(f"the profile firmware reported {len(session.layer_cycles)} "
@@ -91,12 +98,13 @@ def build_profile(described: Sequence[LayerInfo | None], kernels: Sequence[str],
         raise SimulationError(f"the layers' cycles ({sum(cycles)}) exceed the inference's "
                               f"({total})")
     spans = activation_bytes(session.plan, len(cycles))
+    functions = layer_functions(between_marks, len(marks), len(cycles))
     layers = tuple(
         Layer(index=i, op=info.op if info else "-", kernel=kernel,
               output_shape=info.output_shape if info else (),
               macs=info.macs if info else 0, weight_bytes=info.weight_bytes if info else 0,
               cycles=cycles[i], instructions=instructions[i] if instructions else None,
-              activation_bytes=spans[i])
+              activation_bytes=spans[i], functions=functions[i])
         for i, (info, kernel) in enumerate(zip(described, kernels, strict=True))
     )
     return LayerProfile(layers, total, overhead, session.persistent_bytes or 0,
@@ -114,6 +122,21 @@ def _from_marks(marks: Sequence[Mark], layers: int) -> tuple[int, list[int], lis
             [end.instructions - begin.instructions for begin, end in pairs])
 
 
+def layer_functions(between_marks: Sequence[Mapping[str, tuple[int, int]]], marks: int,
+                    layers: int) -> list[tuple[tuple[str, int], ...]]:
+    """Each layer's TOP_FUNCTIONS most expensive functions, (name, cycles), from the function
+    profiles between the marks: layer i runs between marks 1 + 2i and 2 + 2i. Without those
+    profiles (a board, or a run without marks), every layer's are empty."""
+    if not between_marks:
+        return [()] * layers
+    if len(between_marks) != marks + 1:
+        raise SimulationError(f"expected {marks + 1} function profiles around {marks} "
+                              f"cycle-counter reads, the simulator gave {len(between_marks)}")
+    return [tuple((row.name, row.cycles) for row in
+                  function_profile(between_marks[2 + 2 * i])[:TOP_FUNCTIONS] if row.cycles)
+            for i in range(layers)]
+
+
 def format_profile(profile: LayerProfile) -> str:
     """The per-layer table in Markdown, with the overhead and total rows that add up."""
     from tabulate import tabulate
@@ -127,17 +150,18 @@ def format_profile(profile: LayerProfile) -> str:
          "x".join(map(str, layer.output_shape)), layer.macs, layer.weight_bytes, layer.cycles,
          share(layer.cycles), f"{layer.cycles / layer.macs:.2f}" if layer.macs else "",
          "" if layer.instructions is None else layer.instructions,
-         f"{layer.activation_bytes}{' (peak)' if layer.index == peak else ''}")
+         f"{layer.activation_bytes}{' (peak)' if layer.index == peak else ''}",
+         _top_functions(layer))
         for layer in profile.layers
     ]
     rows.append(("", "overhead", "", "", "", "", profile.overhead_cycles,
-                 share(profile.overhead_cycles), "", "", ""))
+                 share(profile.overhead_cycles), "", "", "", ""))
     rows.append(("", "total", "", "", sum(r.macs for r in profile.layers),
                  sum(r.weight_bytes for r in profile.layers), profile.cycles, "100.0 %", "", "",
-                 ""))
+                 "", ""))
     table = tabulate(rows, tablefmt="github", disable_numparse=True, headers=(
         "layer", "op", "kernel", "output", "MACs", "weight bytes", "cycles", "share",
-        "cycles/MAC", "instructions", "activation bytes"))
+        "cycles/MAC", "instructions", "activation bytes", "top functions"))
     notes = [
         f"Arena: {profile.arena_bytes} bytes = {profile.peak.activation_bytes} of activations "
         f"at the peak (layer {peak}, {profile.peak.op}) + {profile.persistent_bytes} persistent"
@@ -147,7 +171,17 @@ def format_profile(profile: LayerProfile) -> str:
         notes.append(f"Instrumented: {profile.cycles} cycles; uninstrumented build: "
                      f"{profile.plain_cycles} cycles (the marks cost "
                      f"{profile.instrumentation_cycles}).")
+    if not any(layer.functions for layer in profile.layers):
+        notes.append("Top functions: only a simulator attributes a layer's cycles to functions.")
     return "\n".join([table, "", *notes])
+
+
+def _top_functions(layer: Layer) -> str:
+    """"name 71 %, …": the layer's top functions with their share of its cycles, leaving out
+    those under half a percent."""
+    shares = ((short_name(name), 100 * cycles / max(layer.cycles, 1))
+              for name, cycles in layer.functions)
+    return ", ".join(f"{name} {share:.0f} %" for name, share in shares if share >= 0.5)
 
 
 def _padding(profile: LayerProfile) -> str:

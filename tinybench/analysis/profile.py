@@ -1,12 +1,19 @@
-"""Per-function profile: block counts and cycles attributed to the ELF's function symbols."""
+"""Per-function profile: block counts and cycles attributed to the ELF's function symbols,
+over a whole run or a stretch of it, and the functions' names as a developer reads them."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+import ctypes
+import ctypes.util
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+
+_CLONE = re.compile(r"(\.(isra|constprop|part|cold|lto_priv)\.\d+)+$")  # GCC's clone suffixes
+_TEMPLATE_ARGUMENTS = re.compile(r"<[^<>]*>")
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,24 @@ def by_function(
     return totals
 
 
+def stretches(so_far: Sequence[Mapping[str, tuple[int, int]]]
+              ) -> tuple[dict[str, tuple[int, int]], ...]:
+    """The function profile of each stretch of a run, from the profiles of the run so far at
+    the stretches' ends: each minus the one before (the first from the start); functions
+    that did nothing in a stretch are left out."""
+    out: list[dict[str, tuple[int, int]]] = []
+    before: Mapping[str, tuple[int, int]] = {}
+    for now in so_far:
+        out.append({})
+        for name, (instructions, cycles) in now.items():
+            done = (instructions - before.get(name, (0, 0))[0],
+                    cycles - before.get(name, (0, 0))[1])
+            if done != (0, 0):
+                out[-1][name] = done
+        before = now
+    return tuple(out)
+
+
 def profile(functions: Mapping[str, tuple[int, int]]) -> list[FunctionRow]:
     """Rows sorted by cycles, most expensive first, from a SimResult's `functions`."""
     total = sum(cycles for _, cycles in functions.values()) or 1
@@ -90,3 +115,42 @@ def format_profile(rows: list[FunctionRow], top: int = 20) -> str:
     table = [(r.name, r.instructions, r.cycles, f"{100 * r.share:.1f} %") for r in rows[:top]]
     return tabulate(table, headers=("function", "instructions", "cycles", "share"),
                     tablefmt="github")
+
+
+def short_name(symbol: str) -> str:
+    """A function symbol as a developer names the function: C++ names demangled and without
+    namespaces, template arguments or parameters (`ConvPerChannel`), GCC clones as the
+    function cloned; C names as they are."""
+    name = demangle(_CLONE.sub("", symbol)).replace("(anonymous namespace)", "")
+    while _TEMPLATE_ARGUMENTS.search(name):
+        name = _TEMPLATE_ARGUMENTS.sub("", name)
+    return name.split("(")[0].split()[-1].split("::")[-1] if name.strip() else symbol
+
+
+def demangle(symbol: str) -> str:
+    """The C++ name of a mangled symbol; other symbols, or any without a C++ runtime to
+    demangle them, as they are."""
+    if not symbol.startswith("_Z") or (cxa_demangle := _cxa_demangle()) is None:
+        return symbol
+    status = ctypes.c_int()
+    text = cxa_demangle(symbol.encode(), None, None, ctypes.byref(status))
+    if status.value or not text:
+        return symbol
+    try:
+        return ctypes.string_at(text).decode()
+    finally:
+        ctypes.CDLL(None).free(ctypes.c_void_p(text))
+
+
+@cache
+def _cxa_demangle():
+    """The C++ runtime's demangler (libstdc++ or libc++abi), None if there is none."""
+    for library in ("stdc++", "c++abi"):
+        path = ctypes.util.find_library(library)
+        if path is not None:
+            function = ctypes.CDLL(path).__cxa_demangle
+            function.restype = ctypes.c_void_p
+            function.argtypes = (ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.POINTER(ctypes.c_int))
+            return function
+    return None

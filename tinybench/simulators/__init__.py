@@ -22,10 +22,12 @@ class Simulator(Protocol):
         """The version of what executes the firmware, for a record's tools."""
 
     def run(
-        self, elf: Path, board: Board, uart_input: bytes, max_instructions: int
+        self, elf: Path, board: Board, uart_input: bytes, max_instructions: int,
+        functions_between_marks: bool = False,
     ) -> SimResult:
         """Run `elf` until it idles waiting for input; raise SimulationError on a fault or
-        when `max_instructions` run out."""
+        when `max_instructions` run out. With `functions_between_marks` the result also has
+        the function profile between the marks (what a profile build needs; it costs time)."""
 
 
 # name → simulator; each module is imported when its simulator is first used

@@ -52,7 +52,7 @@ Memory (both cores):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
@@ -348,6 +348,20 @@ class CycleModel:
             mispredicts = min(taken, not_taken) * self.site_penalty(site)
             by_block[block] = by_block.get(block, 0) + mispredicts
         return Estimate(sum(by_block.values()), by_block)
+
+    def blocks(self, edges: Sequence[tuple[int, int, int, int]], read: CodeReader,
+               stalls: Sequence[int] = ()) -> dict[int, tuple[int, int]]:
+        """(instructions, cycles) by block address for edge counts (prev address, address,
+        size, count), each edge's data stall cycles (`stalls`, if any) included; a branch
+        penalty counts with the block it is charged to, which may be one not entered here."""
+        instructions: dict[int, int] = {}
+        cycles = dict(self.estimate(edges, read).by_block)
+        for (_, address, size, count), stall in zip(edges, stalls or [0] * len(edges),
+                                                     strict=True):
+            done = count * self.block(address, size, read).instructions
+            instructions[address] = instructions.get(address, 0) + done
+            cycles[address] = cycles.get(address, 0) + stall
+        return {a: (instructions.get(a, 0), cycles[a]) for a in cycles}
 
 
 def _came_from(candidates: list[BlockTiming], address: int) -> BlockTiming | None:

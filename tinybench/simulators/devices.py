@@ -126,12 +126,14 @@ def _follow(page: Registers, offset: int, source: Registers, source_offset: int,
 class SystemControl:
     """The core's DWT cycle counter, SysTick and SCB, timed by `now`: (instructions, cycles)
     executed before the instruction making the access; `data` gives the Flash data reads so
-    far, for the marks."""
+    far, for the marks; `on_mark` is called after each mark, for the simulator to note its
+    counts there."""
 
     def __init__(self, board: boards.Board, pages: Pages,
                  now: Callable[[], tuple[int, int]],
-                 data: Callable[[], DataAccess | None] = lambda: None) -> None:
-        self.now, self.data = now, data
+                 data: Callable[[], DataAccess | None] = lambda: None,
+                 on_mark: Callable[[], None] = lambda: None) -> None:
+        self.now, self.data, self.on_mark = now, data, on_mark
         self.marks: list[Mark] = []
         self.dwt, _ = pages.at(DWT_PAGE)
         self.scs, _ = pages.at(SCS_PAGE)
@@ -156,6 +158,7 @@ class SystemControl:
     def _read_cyccnt(self) -> int:
         instructions, cycles = self.now()
         self.marks.append(Mark(instructions, cycles, self.data()))
+        self.on_mark()
         return self._count(cycles) & 0xFFFFFFFF
 
     def _write_cyccnt(self, value: int) -> None:

@@ -35,13 +35,15 @@ class IssSimulator:
 
         return f"unicorn {version('unicorn')}, capstone {version('capstone')}"
 
-    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
+    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int,
+            functions_between_marks: bool = False) -> SimResult:
         """Run `elf` until it idles waiting for input; faults and timeouts raise."""
         from tinybench.simulators.devices import Uart
         from tinybench.simulators.machine import Machine  # Unicorn and NumPy: only to run
 
         return Machine(Path(elf), board, Uart(board.uart, uart_input), max_instructions,
-                       data_side=self.data_side).run()
+                       data_side=self.data_side,
+                       functions_between_marks=functions_between_marks).run()
 
 
 ISS = IssSimulator()

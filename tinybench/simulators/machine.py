@@ -12,7 +12,10 @@ or off there, and the stalls it charges are part of every cycle count, marks inc
 Counting: every instruction of every translated block entered counts as executed, including
 IT-block instructions whose condition fails (they take an issue slot on the core too). A Mark
 holds the instructions and cycles before the instruction that read CYCCNT; a run that stops
-at the idle poll counts up to, not including, that poll.
+at the idle poll counts up to, not including, that poll. The function profile between two
+marks is the difference of the profiles up to each: it counts the blocks entered between them
+whole (the one reading CYCCNT goes with the earlier stretch), and like the marks' cycles it
+charges a branch site the mispredicts its counts so far add.
 Faults (unmapped access, undefined instruction, a CPU exception, the firmware entering its
 fault handler) and the instruction budget raise SimulationError naming the PC and function.
 Ctrl-C stops the emulation and raises KeyboardInterrupt once Unicorn has returned: raised
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.analysis.profile import FunctionMap, by_function, stretches
 from tinybench.artifacts import DataAccess, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
@@ -56,12 +59,14 @@ class Machine:
 
     `uart` is the UART's host end (devices.Uart, or a subclass that talks to a terminal);
     `budget` caps the instructions; without `data_side` Flash data reads are not charged (what
-    Renode models); a `bare` machine has no native hooks (run_bare). `run()`
+    Renode models); with `functions_between_marks` the result splits the function profile at
+    the marks; a `bare` machine has no native hooks (run_bare). `run()`
     runs to the idle UART poll; `uc` is the Unicorn engine, for extra hooks.
     """
 
     def __init__(self, elf: Path, board: Board, uart: Uart, budget: int,
-                 data_side: bool = True, bare: bool = False) -> None:
+                 data_side: bool = True, bare: bool = False,
+                 functions_between_marks: bool = False) -> None:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
@@ -78,7 +83,10 @@ class Machine:
         uart.stop = self.stop
         uart.attach(self.pages)
         self.data_side = data_side
-        self.system = SystemControl(board, self.pages, self.now, self._data)
+        # (table slots used, their counts, their data stalls) at each mark; None: not kept
+        self.at_marks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
+            [] if functions_between_marks else None)
+        self.system = SystemControl(board, self.pages, self.now, self._data, self._note_counts)
         attach_ready_flags(board.ready_flags, self.pages)
         self._follow_data_cache()
         self._map_memory()
@@ -197,6 +205,32 @@ class Machine:
     def _data(self) -> DataAccess | None:
         """The Flash data reads so far; None when they are not charged."""
         return self.counter.data() if self.data_side else None
+
+    def _note_counts(self) -> None:
+        """Keep the table slots used, their counts and data stalls at a mark (after `now`
+        has brought `order` up to date), when the function profile is split at the marks."""
+        if self.at_marks is None:
+            return
+        table = self.counter.table
+        self.at_marks.append((self.order.copy(), table["count"][self.order],
+                              table["stall"][self.order]))
+
+    def _functions_between_marks(self, model: CycleModel) -> tuple[dict[str, tuple[int, int]],
+                                                                   ...]:
+        """The function profile of the blocks entered before the first mark, between each two
+        marks and after the last; () when not asked for."""
+        if self.at_marks is None:
+            return ()
+        table = self.counter.table
+        slots = np.flatnonzero(table["size"])
+        so_far = []
+        for used, counts, stalls in (*self.at_marks,
+                                     (slots, table["count"][slots], table["stall"][slots])):
+            edges = list(zip(*(table[k][used].tolist() for k in ("prev", "addr", "size")),
+                             counts.tolist(), strict=True))
+            blocks = model.blocks(edges, self.read_memory, stalls.tolist())
+            so_far.append(by_function(blocks, self.functions))
+        return stretches(so_far)
 
     def _edges(self) -> list[tuple[int, int, int, int]]:
         edges = self.counter.edges()
@@ -324,6 +358,7 @@ class Machine:
             marks=tuple(self.system.marks),
             functions=by_function(blocks, self.functions),
             blocks=counts,
+            functions_between_marks=self._functions_between_marks(model),
         )
 
     def _raise(self, what: str) -> None:

@@ -16,11 +16,12 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench import deps
-from tinybench.analysis.profile import FunctionMap, by_function
+from tinybench.analysis.profile import FunctionMap, by_function, stretches
 from tinybench.artifacts import Mark, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
@@ -166,7 +167,8 @@ class RenodeSimulator:
     def version(self) -> str:
         return f"{COMPONENT.title} ({COMPONENT.commit[:12]})"
 
-    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int) -> SimResult:
+    def run(self, elf: Path, board: Board, uart_input: bytes, max_instructions: int,
+            functions_between_marks: bool = False) -> SimResult:
         reason = self.missing()
         if board.renode_platform is None:
             reason = (f"{COMPONENT.title} models no SoC of {board.name} "
@@ -188,7 +190,7 @@ class RenodeSimulator:
             raise SimulationError(
                 f"{elf.name} on Renode ({board.name}): {problem()} after "
                 f"{trace.instructions:,} instructions; UART output ended with {tail!r}")
-        return _result(trace, board, image)
+        return _result(trace, board, image, functions_between_marks)
 
 
 
@@ -226,8 +228,10 @@ def _came_from(trace: Trace) -> int:
     return next((prev for seg in trace.segments for prev, b, _ in seg if b == block), block)
 
 
-def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
-    """Counts and modelled cycles up to each CYCCNT read and to where the run stopped."""
+def _result(trace: Trace, board: Board, image: _Image, functions_between_marks: bool = False
+            ) -> SimResult:
+    """Counts and modelled cycles up to each CYCCNT read and to where the run stopped, and
+    when asked the function profile between the reads."""
     model = CycleModel.for_board(board, icache=board.icache is not None)  # the harness turns it on
     run = _Counts(model, image)
     marks = []
@@ -236,6 +240,13 @@ def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
         marks.append(Mark(*run.before(*place)))
     run.edges.update(trace.segments[-1])
     instructions, cycles = run.before(*trace.stop)
+    so_far: list[dict[str, tuple[int, int]]] = []
+    if functions_between_marks:
+        seen: Counter[Edge] = Counter()
+        for segment in trace.segments:
+            seen.update(segment)
+            so_far.append(by_function(model.blocks(run.rows(seen), image.read),
+                                      image.functions))
     estimate = model.estimate(run.rows(), image.read)
     entered: Counter[int] = Counter()
     done: Counter[int] = Counter()
@@ -255,6 +266,7 @@ def _result(trace: Trace, board: Board, image: _Image) -> SimResult:
         marks=tuple(marks),
         functions=by_function(blocks, image.functions),
         blocks=dict(entered),
+        functions_between_marks=stretches(so_far),
     )
 
 
@@ -272,8 +284,10 @@ class _Counts:
             self.sizes[block] = self.image.block_size(address, instructions)
         return self.sizes[block]
 
-    def rows(self) -> list[tuple[int, int, int, int]]:
-        return [(prev, a, self.size(a, n), count) for (prev, a, n), count in self.edges.items()]
+    def rows(self, edges: Mapping[Edge, int] | None = None) -> list[tuple[int, int, int, int]]:
+        """(prev address, address, size, count) of `edges`, by default all so far."""
+        edges = self.edges if edges is None else edges
+        return [(prev, a, self.size(a, n), count) for (prev, a, n), count in edges.items()]
 
     def left(self, address: int, instructions: int, pc: int) -> tuple[int, int]:
         """(instructions, cycles) of a block from the instruction at `pc` to its end."""
