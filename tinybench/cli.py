@@ -273,6 +273,8 @@ def _cmd_boards(args: argparse.Namespace) -> int:
             print(f"{'':10} run power {board.power.mw:.1f} mW ({board.power.supply_v:g} V x "
                   f"{board.power.run_current_ma:g} mA), for the energy estimate: "
                   f"{board.power.source}")
+        else:
+            print(f"{'':10} no run power in boards.toml: no energy estimate (see its comment)")
     return 0
 
 
