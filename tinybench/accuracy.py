@@ -2,7 +2,8 @@
 
 Every input of the data set (a file, or each window of an ad01 file) is sent to the same
 firmware over the same serial protocol as a benchmark run; one simulated session serves a whole
-chunk of samples. Each finished chunk's device results are appended to a progress file keyed by
+chunk of samples, and chunks may run side by side in the matrix's worker processes (-j). Each
+finished chunk's device results are appended to a progress file keyed by
 the firmware and the data set, so an interrupted run resumes where it stopped. The device's
 outputs and the host reference's give the task's metric side by side — top-1 for classifiers,
 ROC AUC of the reconstruction error for anomaly detection, as the MLPerf Tiny runner scores
