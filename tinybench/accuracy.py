@@ -2,7 +2,8 @@
 
 Every input of the data set (a file, or each window of an ad01 file) is sent to the same
 firmware over the same serial protocol as a benchmark run; one simulated session serves a whole
-chunk of samples. Each finished chunk's device results are appended to a progress file keyed by
+chunk of samples, and chunks may run side by side in the matrix's worker processes (-j). Each
+finished chunk's device results are appended to a progress file keyed by
 the firmware and the data set, so an interrupted run resumes where it stopped. The device's
 outputs and the host reference's give the task's metric side by side — top-1 for classifiers,
 ROC AUC of the reconstruction error for anomaly detection, as the MLPerf Tiny runner scores
@@ -17,6 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,7 @@ from tinybench.protocol import all_outputs, many_inputs_script, parse_session
 from tinybench.provenance import make_record
 from tinybench.results import Accuracy, Memory, OutputCheck, Record
 from tinybench.spec import RunSpec
+from tinybench.workers import in_workers
 
 if TYPE_CHECKING:
     from tinybench.simulators import Simulator
@@ -88,11 +91,12 @@ class ChunkResult:
 
 def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
                  progress: Progress = no_progress, reference: HostReference = host_outputs,
-                 chunk: int = CHUNK, kept: Path | None = None) -> Record:
+                 chunk: int = CHUNK, kept: Path | None = None, jobs: int = 1) -> Record:
     """The task's metric over the data set in `data`, in the spec's simulator and on the host.
 
     A failing stage gives a failed record; samples finished by an earlier, interrupted run of
-    the same firmware and data are reused from the folder `kept` (default: the cache).
+    the same firmware and data are reused from the folder `kept` (default: the cache). The
+    firmware is built once; `jobs` simulated sessions run its chunks at a time.
     """
     stages = stages or Stages()
     board = check_names(spec, stages)
@@ -106,8 +110,8 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
         tools = {**prepared.tools, "simulator": simulator.version()}
         with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
             return evaluate(prepared, stages.model(spec.task), dataset, tools,
-                            lambda inputs: simulated(simulator, prepared, inputs),
-                            stages, progress, reference, chunk, kept)
+                            partial(simulated, simulator, prepared), stages, progress,
+                            reference, chunk, kept, jobs)
     except StageFailed as failed:
         return make_record(spec, board, failed.model_hash, failed.tools, status="failed",
                            stage=failed.stage, reason=str(failed))
@@ -133,14 +137,14 @@ def simulated(simulator: Simulator, prepared: Prepared, inputs: list[bytes]) -> 
 def evaluate(prepared: Prepared, model: Path, dataset: DataSet, tools: dict[str, str],
              run_chunk: ChunkRunner, stages: Stages, progress: Progress = no_progress,
              reference: HostReference = host_outputs, chunk: int = CHUNK,
-             kept: Path | None = None) -> Record:
+             kept: Path | None = None, jobs: int = 1) -> Record:
     """Every sample on the device (chunk by chunk, resumable) and on the host: the record."""
     spec = prepared.spec
     info = inspect_model(model)
     input_bytes = math.prod(info.inputs[0].shape)
     inputs = {s.file: dataset.inputs(s, input_bytes) for s in dataset.samples}
     path = _progress_file(prepared, dataset, tools["simulator"], kept or cache_dir("accuracy"))
-    device = device_results(dataset, inputs, run_chunk, path, progress, chunk)
+    device = device_results(dataset, inputs, run_chunk, path, progress, chunk, jobs)
     backend = stages.backends[spec.backend]
     host = _host(model, info, dataset, inputs, backend.reference, reference)
     got = {file: [np.array(o, dtype=np.int16) for o in r.outputs] for file, r in device.items()}
@@ -180,31 +184,56 @@ def _host(model: Path, info: ModelInfo, dataset: DataSet, inputs: dict[str, list
 
 
 def device_results(dataset: DataSet, inputs: dict[str, list[bytes]], run_chunk: ChunkRunner,
-                   path: Path, progress: Progress, chunk: int) -> dict[str, DeviceResult]:
-    """Every sample's device result: from the progress file at `path`, then chunk by chunk,
-    each chunk's results appended to the file as soon as it finished."""
+                   path: Path, progress: Progress, chunk: int, jobs: int = 1
+                   ) -> dict[str, DeviceResult]:
+    """Every sample's device result, in the data set's order: from the progress file at
+    `path`, then the rest in chunks of `chunk` samples, `jobs` chunks at a time (each in its
+    own worker process when more than one; `run_chunk` must then be picklable), each chunk's
+    results appended to the file as soon as it finished."""
     done = _load_progress(path)
     left = [s for s in dataset.samples if s.file not in done]
-    total, started = len(dataset.samples), time.monotonic()
+    parts = chunks(left, chunk)
+    total, started, ran_now = len(dataset.samples), time.monotonic(), 0
     progress(total - len(left), total, None if left else 0.0)
-    for first in range(0, len(left), chunk):
-        part = left[first:first + chunk]
-        ran = run_chunk([x for s in part for x in inputs[s.file]])
-        results, at = [], 0
-        for sample in part:
-            n = len(inputs[sample.file])
-            results.append(DeviceResult(sample.file, tuple(ran.outputs[at:at + n]),
-                                        tuple(ran.cycles[at:at + n]),
-                                        tuple(ran.instructions[at:at + n]),
-                                        ran.arena_bytes, ran.stack_bytes))
-            at += n
+
+    def finished(index: int, ran: ChunkResult) -> None:
+        nonlocal ran_now
+        results = split(parts[index], inputs, ran)
         with path.open("a") as file:
             file.writelines(json.dumps(asdict(result)) + "\n" for result in results)
         done.update((r.file, r) for r in results)
-        finished = first + len(part)
-        rate = (time.monotonic() - started) / finished
-        progress(total - len(left) + finished, total, rate * (len(left) - finished))
+        ran_now += len(results)
+        rate = (time.monotonic() - started) / ran_now
+        progress(total - len(left) + ran_now, total, rate * (len(left) - ran_now))
+
+    tensors = [[x for s in part for x in inputs[s.file]] for part in parts]
+    if jobs > 1 and len(parts) > 1:
+        names = [f"samples {part[0].file}…{part[-1].file}" for part in parts]
+        in_workers(run_chunk, tensors, range(len(parts)), min(jobs, len(parts)),
+                   lambda index: None, finished, names, preload=["tinybench.accuracy"])
+    else:
+        for index, part in enumerate(tensors):
+            finished(index, run_chunk(part))
     return {s.file: done[s.file] for s in dataset.samples}
+
+
+def chunks(samples: list[Sample], size: int) -> list[list[Sample]]:
+    """`samples` cut into consecutive lists of `size` (the last one shorter)."""
+    return [samples[first:first + size] for first in range(0, len(samples), size)]
+
+
+def split(part: list[Sample], inputs: dict[str, list[bytes]], ran: ChunkResult
+          ) -> list[DeviceResult]:
+    """A chunk's results, one per sample: each sample's share of its inputs' results."""
+    results, at = [], 0
+    for sample in part:
+        n = len(inputs[sample.file])
+        results.append(DeviceResult(sample.file, tuple(ran.outputs[at:at + n]),
+                                    tuple(ran.cycles[at:at + n]),
+                                    tuple(ran.instructions[at:at + n]),
+                                    ran.arena_bytes, ran.stack_bytes))
+        at += n
+    return results
 
 
 def _progress_file(prepared: Prepared, dataset: DataSet, device: str, folder: Path) -> Path:

@@ -57,10 +57,15 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-def _add_jobs(p: argparse.ArgumentParser) -> None:
+def _add_jobs(p: argparse.ArgumentParser, what: str = "runs") -> None:
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="runs at a time, each in its own worker process (default: one per core, "
-                        f"{os.cpu_count()} here); 1 runs them in this process")
+                   help=f"{what} at a time, each in its own worker process (default: one per "
+                        f"core, {os.cpu_count()} here); 1 runs them in this process")
+
+
+def _check_jobs(args: argparse.Namespace) -> None:
+    if args.jobs < 1:
+        raise ConfigError(f"-j {args.jobs}: give at least 1 at a time")
 
 
 def _run_matrix(specs: list[RunSpec], results: Path | None, args: argparse.Namespace,
@@ -69,8 +74,7 @@ def _run_matrix(specs: list[RunSpec], results: Path | None, args: argparse.Names
     from tinybench.matrix import run_matrix
     from tinybench.progress import ProgressReport
 
-    if args.jobs < 1:
-        raise ConfigError(f"-j {args.jobs}: give at least 1 run at a time")
+    _check_jobs(args)
     progress = ProgressReport()
     try:
         return run_matrix(specs, results, progress, resume, jobs=args.jobs)
@@ -113,6 +117,7 @@ def _add_accuracy(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk", type=int, default=100,
                    help="samples per simulated session (default 100): finished chunks are kept "
                         "when interrupted and skipped when run again")
+    _add_jobs(p, "chunks of samples")
     p.set_defaults(func=_cmd_accuracy, inputs=1)
 
 
@@ -137,6 +142,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
 
     if args.chunk < 1:
         raise ConfigError(f"--chunk must be at least 1, got {args.chunk}")
+    _check_jobs(args)
     read_dataset(args.data)  # a bad data set is one line before anything builds
     specs = matrix_from_options(args)
     if len({spec.task for spec in specs}) > 1:
@@ -146,7 +152,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
         records, skipped = run_matrix(
             specs, args.results, progress, args.resume,
             runner=lambda spec: run_accuracy(spec, args.data, progress=_progress_bar(spec),
-                                             chunk=args.chunk))
+                                             chunk=args.chunk, jobs=args.jobs))
     finally:
         progress.close()
     if records:
@@ -267,6 +273,8 @@ def _cmd_boards(args: argparse.Namespace) -> int:
             print(f"{'':10} run power {board.power.mw:.1f} mW ({board.power.supply_v:g} V x "
                   f"{board.power.run_current_ma:g} mA), for the energy estimate: "
                   f"{board.power.source}")
+        else:
+            print(f"{'':10} no run power in boards.toml: no energy estimate (see its comment)")
     return 0
 
 

@@ -3,25 +3,21 @@ processes, resumable."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import queue
-import signal
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from multiprocessing.process import BaseProcess
+from functools import partial
 from pathlib import Path
 
 from tinybench import coremark
 from tinybench.boards import all_boards
-from tinybench.errors import ConfigError, TinybenchError, ToolNotFoundError
+from tinybench.errors import ConfigError, ToolNotFoundError
 from tinybench.names import unknown
 from tinybench.pipeline import Stages, run
 from tinybench.results import Record, append_records, latest, load_records
 from tinybench.spec import Key, RunSpec
 from tinybench.tasks import TASKS
+from tinybench.workers import in_workers
 
 Progress = Callable[[int, int, RunSpec, str], None]
 
@@ -119,7 +115,8 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
 
     try:
         if jobs > 1 and len(pending) > 1:
-            _in_workers(runner, specs, pending, min(jobs, len(pending)), started, finished)
+            in_workers(partial(timed, runner), specs, pending, min(jobs, len(pending)), started,
+                       finished, [spec.label for spec in specs], preload=["tinybench.pipeline"])
         else:
             for index in pending:
                 started(index)
@@ -143,78 +140,6 @@ def timed(runner: Runner, spec: RunSpec) -> Outcome:
     except ToolNotFoundError as error:
         return error
     return replace(record, seconds=round(time.monotonic() - start, 2))
-
-
-def _in_workers(runner: Runner, specs: list[RunSpec], pending: list[int], jobs: int,
-                started: Callable[[int], None], finished: Callable[[int, Outcome], None]) -> None:
-    """Run the specs at `pending` in `jobs` worker processes, reporting each start and end."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tinybench.pipeline"])  # each worker starts warm
-    todo, events = context.Queue(), context.Queue()
-    for index in [*pending, *[None] * jobs]:
-        todo.put(index)
-    workers = [context.Process(target=_work, args=(runner, specs, todo, events),
-                               name=f"tinybench-worker-{n}") for n in range(1, jobs + 1)]
-    for worker in workers:
-        worker.start()
-    left = set(pending)
-    try:
-        while left:
-            try:
-                index, kind, payload = events.get(timeout=1)
-            except queue.Empty:
-                _check_alive(workers, specs, left)
-                continue
-            if kind == "started":
-                started(index)
-            elif kind == "crashed":
-                raise TinybenchError(f"{specs[index].label}: a worker failed: {payload}")
-            else:
-                left.discard(index)
-                finished(index, payload)
-    finally:
-        _stop(workers, interrupt=bool(left))
-
-
-def _work(runner: Runner, specs: list[RunSpec], todo: multiprocessing.Queue,
-          events: multiprocessing.Queue) -> None:
-    """A worker: run the specs whose places arrive on `todo` until None; report on `events`."""
-    try:
-        for index in iter(todo.get, None):
-            events.put((index, "started", None))
-            try:
-                outcome = timed(runner, specs[index])
-            except Exception:  # a bug, not a failed run (those are records): say where
-                events.put((index, "crashed", traceback.format_exc(limit=-3)))
-                return
-            events.put((index, "finished", outcome))
-    except KeyboardInterrupt:  # the main process stops the matrix and says what was left
-        events.cancel_join_thread()  # so exit at once, even with reports nobody will read
-
-
-def _check_alive(workers: list[BaseProcess], specs: list[RunSpec], left: set[int]) -> None:
-    """Raise if a worker died (killed, a crash in native code) with runs still to do."""
-    dead = [w for w in workers if w.exitcode not in (None, 0)]
-    if not dead and not any(w.is_alive() for w in workers):
-        dead = workers  # every worker ended, yet runs are unreported
-    if dead:
-        labels = ", ".join(specs[i].label for i in sorted(left))
-        raise TinybenchError(f"{dead[0].name} died (exit code {dead[0].exitcode}) with runs "
-                             f"unfinished: {labels}; run them again with -j 1 to see why")
-
-
-def _stop(workers: list[BaseProcess], interrupt: bool) -> None:
-    """Wait for the workers to end; when runs were left, interrupt them first (as Ctrl-C
-    would: each stops its tools), and kill one that does not end within a second."""
-    for worker in workers:
-        if interrupt and worker.is_alive():
-            os.kill(worker.pid, signal.SIGINT)
-    deadline = time.monotonic() + 1
-    for worker in workers:
-        worker.join(timeout=max(0.0, deadline - time.monotonic()) if interrupt else None)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
 
 
 def _finished(results: Path) -> dict[Key, Record]:

@@ -1,8 +1,11 @@
 """Accuracy mode end to end: generated data sets through TFLM firmware in the built-in simulator,
-scored against the host reference; one forced difference is counted and named."""
+scored against the host reference; one forced difference is counted and named; chunks in worker
+processes give the record of one process."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,17 @@ def test_board_accuracy_over_the_pty_equals_the_simulated_run(tmp_path: Path) ->
                                      kept=tmp_path / "board")
     assert on_board.simulator == "board" and on_board.accuracy == simulated.accuracy
     assert on_board.cycles == simulated.cycles and on_board.check == simulated.check
+
+
+def test_chunks_in_two_workers_give_the_record_of_one_process(tmp_path: Path) -> None:
+    folder = tmp_path / "kws01"
+    synthetic_dataset("kws01", model_file("kws01"), folder, 10)
+    spec = RunSpec("kws01", "tflm", "nrf52840", inputs=1)
+    serial = run_accuracy(spec, folder, chunk=3, kept=tmp_path / "serial")
+    parallel = run_accuracy(spec, folder, chunk=3, kept=tmp_path / "parallel", jobs=2)
+    assert serial.status == "ok", serial.reason
+    assert parallel.status == "ok", parallel.reason
+    assert asdict(replace(parallel, time=serial.time)) == asdict(serial)
+    kept = [json.loads(line)["file"]
+            for line in next((tmp_path / "parallel").iterdir()).read_text().splitlines()]
+    assert sorted(kept) == [f"kws01_{i:05d}.bin" for i in range(10)]

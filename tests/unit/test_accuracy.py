@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinybench.accuracy import ChunkResult, device_results, roc_auc, top1
+from tinybench.accuracy import ChunkResult, chunks, device_results, roc_auc, split, top1
 from tinybench.cli import main
 from tinybench.dataset import LABELS, Sample, export_folder, read_dataset, write_dataset
 from tinybench.errors import ConfigError
@@ -113,6 +115,47 @@ def test_an_interrupted_run_keeps_finished_chunks_and_resumes_after_them(tmp_pat
     assert ran[2:] == [[b"\2", b"\3"], [b"\4"]]  # only what was left
     assert [r.outputs for r in results.values()] == [((i,),) for i in range(5)]
     assert progress == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_samples_are_cut_into_chunks_and_a_chunks_results_shared_out_by_inputs(tmp_path: Path):
+    samples = [Sample(f"{i}.bin", 2, 0) for i in range(5)]
+    assert chunks(samples, 2) == [samples[0:2], samples[2:4], samples[4:]]
+    assert chunks(samples, 9) == [samples] and chunks([], 3) == []
+    inputs = {"0.bin": [b"a", b"b"], "1.bin": [b"c"]}  # an ad01-like file of two windows
+    ran = ChunkResult([(1,), (2,), (3,)], [10, 11, 12], [], 100, 50)
+    first, second = split(samples[:2], inputs, ran)
+    assert (first.file, first.outputs, first.cycles, first.instructions) == (
+        "0.bin", ((1,), (2,)), (10, 11), ())
+    assert (second.outputs, second.cycles, second.arena_bytes) == (((3,),), (12,), 100)
+
+
+def echo_first_chunk_last(kept: Path, tensors: list[bytes]) -> ChunkResult:
+    """A device for worker processes: each input's first byte back; the chunk holding input 0
+    waits (up to 30 s) until another chunk's results are kept."""
+    deadline = time.monotonic() + 30
+    while tensors[0] == b"\0" and not kept.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ChunkResult([(t[0],) for t in tensors], [t[0] for t in tensors], [], None, None)
+
+
+def test_chunks_in_worker_processes_are_merged_in_sample_order_and_kept(tmp_path: Path):
+    found = write_dataset(tmp_path / "d",
+                          [(Sample(f"{i}.bin", 4, 0), bytes([i])) for i in range(7)])
+    inputs = {s.file: [found.data(s)] for s in found.samples}
+    path, progress = tmp_path / "kept.jsonl", []
+    results = device_results(found, inputs, partial(echo_first_chunk_last, path), path,
+                             lambda *a: progress.append(a[:2]), chunk=2, jobs=2)
+    assert list(results) == [s.file for s in found.samples]
+    assert [r.outputs for r in results.values()] == [((i,),) for i in range(7)]
+    assert [r.cycles for r in results.values()] == [(i,) for i in range(7)]
+    kept = [json.loads(line)["file"] for line in path.read_text().splitlines()]
+    assert sorted(kept) == sorted(results) and kept[:2] != ["0.bin", "1.bin"]  # as finished
+    assert progress[0] == (0, 7) and progress[-1] == (7, 7) and len(progress) == 5
+
+    def no_device(tensors: list[bytes]) -> ChunkResult:
+        raise AssertionError("every sample was kept")
+
+    assert device_results(found, inputs, no_device, path, lambda *_: None, 2, 2) == results
 
 
 def test_accuracy_refuses_a_folder_that_is_not_a_data_set(tmp_path: Path, capsys):
