@@ -6,7 +6,7 @@ import pytest
 
 from tinybench.boards import get_board
 from tinybench.simulators.cycles import FlashDataTiming
-from tinybench.simulators.native import BlockCounter, unavailable
+from tinybench.simulators.native import BlockCounter, map_flash, unavailable
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
@@ -26,12 +26,12 @@ def _run(timing: FlashDataTiming, cache_on: bool, passes: int = 2) -> BlockCount
 
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
     uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
-    uc.mem_map(FLASH, 0x10000)
+    flash = map_flash(uc, FLASH, 0x10000)
     uc.mem_map(RAM, 0x1000)
     code = _program(passes)
     uc.mem_write(FLASH, code)
     uc.reg_write(arm_const.UC_ARM_REG_R0, DATA)
-    counter = BlockCounter.attach(uc, 10**6, (), timing)
+    counter = BlockCounter.attach(uc, 10**6, (), timing, flash)
     counter.set_data_cache(cache_on)
     uc.emu_start(FLASH | 1, FLASH + len(code) - 2)
     return counter
@@ -88,11 +88,11 @@ def test_a_conditional_load_leaves_no_it_state_behind():
 
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
     uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
-    uc.mem_map(FLASH, 0x10000)
+    flash = map_flash(uc, FLASH, 0x10000)
     uc.mem_map(RAM, 0x1000)
     uc.mem_write(FLASH, IT_THEN_RETURN)
     uc.reg_write(arm_const.UC_ARM_REG_SP, RAM + 0x1000)
-    counter = BlockCounter.attach(uc, 10**6, (), _timing("nrf52840"))
+    counter = BlockCounter.attach(uc, 10**6, (), _timing("nrf52840"), flash)
     uc.emu_start(FLASH | 1, FLASH + 0x10)
     assert counter.data().flash_reads == 2  # the literal and the conditional load
     assert uc.reg_read(arm_const.UC_ARM_REG_R3) == 8

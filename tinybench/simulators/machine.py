@@ -44,7 +44,7 @@ from tinybench.simulators.devices import (
     Uart,
     attach_ready_flags,
 )
-from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter
+from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter, map_flash
 
 # ARMv7-M address map (ARMv7-M Architecture Reference Manual B3.1): base, size
 PERIPHERALS = (0x40000000, 0x20000000)
@@ -87,15 +87,15 @@ class Machine:
         self.uc.reg_write(_reg("SP"), sp)
         self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
                                            FlashDataTiming.for_board(board) if data_side
-                                           else None, hooks=not bare)
+                                           else None, self.flash, hooks=not bare)
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
     def _map_memory(self) -> None:
-        from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
+        from unicorn import UC_PROT_ALL
 
         board, uc = self.board, self.uc
-        uc.mem_map(board.flash.origin, board.flash.size, UC_PROT_READ | UC_PROT_EXEC)
+        self.flash = map_flash(uc, board.flash.origin, board.flash.size)
         for region in (*board.ram, *([board.itcm] if board.itcm else [])):
             uc.mem_map(region.origin, region.size, UC_PROT_ALL)
         for regs in self.pages.values():
