@@ -23,7 +23,7 @@ from tinybench.artifacts import FirmwareSources, SimResult
 from tinybench.boards import Board, get_board
 from tinybench.firmware.build import build_firmware
 from tinybench.protocol import parse_session, session_script
-from tinybench.simulators.cycles import decode
+from tinybench.simulators.cycles import block_timing
 from tinybench.simulators.devices import Uart
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.machine import Machine
@@ -54,7 +54,7 @@ def compare(elf: Path, board: Board, script: bytes, repeat: int) -> tuple[float,
             raise SystemExit("the bare Unicorn run did not reach the idle loop")
 
     def full() -> SimResult:
-        decode.cache_clear()  # each run decodes its blocks afresh, as a new process would
+        block_timing.cache_clear()  # each run decodes its blocks afresh, as a new process would
         return IssSimulator().run(elf, board, script, budget)
 
     bare_s = min(_cpu_seconds(bare) for _ in range(repeat))

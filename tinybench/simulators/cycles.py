@@ -173,6 +173,16 @@ def _access_buffers() -> tuple:
 
 
 @lru_cache(maxsize=1 << 16)
+def block_timing(timing: CoreTiming, code: bytes, address: int) -> BlockTiming:
+    """The timing of the block of `code` at `address` on a core: decoded once per process, so
+    the sessions of one firmware (a run's inputs) share it."""
+    insns = decode(code, address)
+    starts = timing.starts(insns)
+    return BlockTiming(address, len(code), tuple(i.address for i in insns),
+                       tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
+                       insns[-1].target, insns[0].size == 4)
+
+
 def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
     """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns.
 
@@ -298,18 +308,11 @@ class CycleModel:
         return cls(board.core.name, board.flash, icache)
 
     def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
-        """The timing of the block at `address` (decoded once per model)."""
+        """The timing of the block at `address`."""
         key = (address, size)
         if key not in self._blocks:
-            self._blocks[key] = self._time(address, read(address, size))
+            self._blocks[key] = block_timing(self.timing, read(address, size), address)
         return self._blocks[key]
-
-    def _time(self, address: int, code: bytes) -> BlockTiming:
-        insns = decode(code, address)
-        starts = self.timing.starts(insns)
-        return BlockTiming(address, len(code), tuple(i.address for i in insns),
-                           tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
-                           insns[-1].target, insns[0].size == 4)
 
     def _fetch(self, target: int) -> int:
         return self.fetch_wait if self.flash.origin <= target < self.flash.end else 0
@@ -358,7 +361,7 @@ class CycleModel:
             return cur.cycles
         key = (prev.address, prev.size + cur.size)
         if key not in self._joined:
-            self._joined[key] = self._time(prev.address, read(*key)).cycles
+            self._joined[key] = block_timing(self.timing, read(*key), prev.address).cycles
         return self._joined[key] - prev.cycles
 
     def estimate(
