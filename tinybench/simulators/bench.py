@@ -6,7 +6,7 @@
 Builds the harness with bench_backend.c (an int8 3x3 convolution) for the board, or takes the
 given firmware and UART input, then runs the same session twice: once on bare Unicorn (the same
 machine, no native hooks) and once as IssSimulator.run does it (native block counts,
-the data-side memory model's Flash read hook, cycle model, marks, profile). Prints the
+the data-side memory model's Flash data reads, cycle model, marks, profile). Prints the
 instructions, time and MIPS of each, and their ratio.
 Times are CPU seconds of this process, the best of --repeat runs, so other work on a shared
 machine disturbs them little.

@@ -17,9 +17,9 @@
  * recently used replaced. A miss stalls `miss_stall` cycles; with the cache off (or absent)
  * every read stalls `uncached_stall` per Flash read unit it spans. Stalls are added to the
  * edge being executed, so the cycle model can attribute them to their block. Unicorn splits
- * an I/O read that is unaligned or wider than 32 bits into aligned 32-bit reads, as the
- * core's bus does: each counts as a read, and the lines and read units, so the stalls, are
- * those of the whole access.
+ * an unaligned I/O read into two aligned reads of its size, and a 64-bit one into 32-bit
+ * reads: each counts as a read, and the lines and read units, so the stalls, are those of the
+ * whole access (a 64-bit read that is only word-aligned also reads the words beside it).
  *
  * No Unicorn header is needed: Python passes the library functions we call.
  * Built on first use by tinybench.simulators.native with the host C compiler.
