@@ -6,7 +6,7 @@ import pytest
 
 from tinybench.boards import get_board
 from tinybench.simulators.cycles import FlashDataTiming
-from tinybench.simulators.native import BlockCounter, unavailable
+from tinybench.simulators.native import BlockCounter, map_flash, unavailable
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
@@ -21,17 +21,19 @@ def _program(passes: int) -> bytes:
     return b"".join(h.to_bytes(2, "little") for h in halves)
 
 
-def _run(timing: FlashDataTiming, cache_on: bool, passes: int = 2) -> BlockCounter:
+def _run(timing: FlashDataTiming, cache_on: bool, passes: int = 2, code: bytes = b"",
+         data: int = DATA) -> BlockCounter:
+    """Run `code` (default: `passes` over the words at `data`) from Flash with r0 = `data`."""
     from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
     uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
-    uc.mem_map(FLASH, 0x10000)
+    flash = map_flash(uc, FLASH, 0x10000)
     uc.mem_map(RAM, 0x1000)
-    code = _program(passes)
+    code = code or _program(passes)
     uc.mem_write(FLASH, code)
-    uc.reg_write(arm_const.UC_ARM_REG_R0, DATA)
-    counter = BlockCounter.attach(uc, 10**6, (), timing)
+    uc.reg_write(arm_const.UC_ARM_REG_R0, data)
+    counter = BlockCounter.attach(uc, 10**6, (), timing, flash)
     counter.set_data_cache(cache_on)
     uc.emu_start(FLASH | 1, FLASH + len(code) - 2)
     return counter
@@ -66,6 +68,15 @@ def test_lines_beyond_the_capacity_are_evicted_least_recently_used_first():
     assert (data.hits, data.stall_cycles) == (2 * (WORDS - 4), 2 * 4 * 5)
 
 
+def test_an_unaligned_read_counts_as_two_and_stalls_as_one_access():
+    ldr_then_loop = bytes.fromhex("0168fee7")  # LDR r1, [r0]; B .
+    cached = _run(_timing("stm32f746"), True, code=ldr_then_loop, data=DATA + 2).data()
+    assert (cached.flash_reads, cached.hits, cached.stall_cycles) == (2, 1, 7)  # one line
+    timing = _timing("nrf52840")  # no cache: each 32-bit Flash access the read spans waits
+    uncached = _run(timing, True, code=ldr_then_loop, data=DATA + 2).data()
+    assert (uncached.flash_reads, uncached.stall_cycles) == (2, 2 * timing.uncached_stall)
+
+
 def test_the_stalls_are_charged_to_the_block_that_read():
     counter = _run(_timing("stm32f746"), cache_on=True)
     assert int(counter.edges()["stall"].sum()) == counter.data().stall_cycles
@@ -88,11 +99,11 @@ def test_a_conditional_load_leaves_no_it_state_behind():
 
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
     uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
-    uc.mem_map(FLASH, 0x10000)
+    flash = map_flash(uc, FLASH, 0x10000)
     uc.mem_map(RAM, 0x1000)
     uc.mem_write(FLASH, IT_THEN_RETURN)
     uc.reg_write(arm_const.UC_ARM_REG_SP, RAM + 0x1000)
-    counter = BlockCounter.attach(uc, 10**6, (), _timing("nrf52840"))
+    counter = BlockCounter.attach(uc, 10**6, (), _timing("nrf52840"), flash)
     uc.emu_start(FLASH | 1, FLASH + 0x10)
     assert counter.data().flash_reads == 2  # the literal and the conditional load
     assert uc.reg_read(arm_const.UC_ARM_REG_R3) == 8

@@ -6,7 +6,7 @@
 Builds the harness with bench_backend.c (an int8 3x3 convolution) for the board, or takes the
 given firmware and UART input, then runs the same session twice: once on bare Unicorn (the same
 machine, no native hooks) and once as IssSimulator.run does it (native block counts,
-the data-side memory model's Flash read hook, cycle model, marks, profile). Prints the
+the data-side memory model's Flash data reads, cycle model, marks, profile). Prints the
 instructions, time and MIPS of each, and their ratio.
 Times are CPU seconds of this process, the best of --repeat runs, so other work on a shared
 machine disturbs them little.
@@ -23,7 +23,7 @@ from tinybench.artifacts import FirmwareSources, SimResult
 from tinybench.boards import Board, get_board
 from tinybench.firmware.build import build_firmware
 from tinybench.protocol import parse_session, session_script
-from tinybench.simulators.cycles import decode
+from tinybench.simulators.cycles import block_timing
 from tinybench.simulators.devices import Uart
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.machine import Machine
@@ -54,7 +54,7 @@ def compare(elf: Path, board: Board, script: bytes, repeat: int) -> tuple[float,
             raise SystemExit("the bare Unicorn run did not reach the idle loop")
 
     def full() -> SimResult:
-        decode.cache_clear()  # each run decodes its blocks afresh, as a new process would
+        block_timing.cache_clear()  # each run decodes its blocks afresh, as a new process would
         return IssSimulator().run(elf, board, script, budget)
 
     bare_s = min(_cpu_seconds(bare) for _ in range(repeat))

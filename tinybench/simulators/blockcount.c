@@ -1,5 +1,5 @@
 /* Exact basic-block edge counts and Flash data-read stalls for the built-in simulator, as
- * Unicorn hooks.
+ * Unicorn callbacks.
  *
  * Unicorn calls tb_block_hook() at the start of every translated block it executes. We
  * count (previous block, block) edges in an open-addressing hash table owned by Python, so
@@ -7,23 +7,33 @@
  * Block instruction counts are decoded here once per new edge (Thumb-2 lengths only), which
  * lets the hook keep a running instruction total and stop the run at the budget.
  *
+ * Flash data reads are seen without a memory hook: any read hook makes Unicorn send every
+ * load and store of the run through its slow path and resynchronise the CPU state on each
+ * hooked read. Instead Unicorn runs with a virtual TLB filled by tb_tlb_fill(): every page
+ * maps to itself, except that a data read from Flash maps to an I/O alias of the Flash
+ * contents (a Unicorn MMIO range above the 4 GiB the core can address). Only those reads
+ * take the slow path; tb_flash_data_read() serves each from the Flash bytes and runs it
+ * through the board's data cache: `ways`-way sets of `1 << line_shift` bytes, least
+ * recently used replaced. A miss stalls `miss_stall` cycles; with the cache off (or absent)
+ * every read stalls `uncached_stall` per Flash read unit it spans. Stalls are added to the
+ * edge being executed, so the cycle model can attribute them to their block. Unicorn splits
+ * an unaligned I/O read into two aligned reads of its size, and a 64-bit one into 32-bit
+ * reads: each counts as a read, and the lines and read units, so the stalls, are those of the
+ * whole access (a 64-bit read that is only word-aligned also reads the words beside it).
  *
- * tb_flash_read_hook() sees every data read from the Flash range (Unicorn calls it for that
- * range only) and runs it through the board's data cache: `ways`-way sets of `1 << line_shift`
- * bytes, least recently used replaced. A miss stalls `miss_stall` cycles; with the cache off
- * (or absent) every read stalls `uncached_stall` per Flash read unit it spans. Stalls are added
- * to the edge being executed, so the cycle model can attribute them to their block.
- *
- * No Unicorn header is needed: Python passes the two library functions we call.
- * Built on first use by tinybench.simulators.iss with the host C compiler.
+ * No Unicorn header is needed: Python passes the library functions we call.
+ * Built on first use by tinybench.simulators.native with the host C compiler.
  */
 #include <stdint.h>
+#include <string.h>
 
 #define NO_BLOCK 1u /* an odd address: no Thumb block starts there */
 #define MAX_WATCH 8
 #define MAX_LINES 512 /* sets * ways of the largest data cache modelled */
 
 enum { RUNNING = 0, BUDGET = 1, WATCHED = 2, TABLE_FULL = 3, READ_FAILED = 4 };
+enum { MEM_READ = 16, MEM_WRITE = 17, MEM_FETCH = 18 };   /* Unicorn's uc_mem_type */
+enum { PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4 };    /* Unicorn's uc_prot */
 
 typedef int (*mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 typedef int (*emu_stop_fn)(void *uc);
@@ -71,7 +81,16 @@ typedef struct {
     reg_fn reg_write;
     int32_t xpsr_id; /* Unicorn's register id of xPSR */
     tb_dcache dcache;
+    const uint8_t *flash; /* the Flash contents (Unicorn maps this memory) */
+    uint64_t flash_origin;
+    uint64_t flash_size;
+    uint64_t flash_alias; /* added to a Flash address: where its I/O alias is mapped */
 } tb_state;
+
+typedef struct {
+    uint64_t paddr;
+    uint32_t perms;
+} tb_tlb_entry; /* Unicorn's uc_tlb_entry */
 
 #define XPSR_IT 0x0600FC00u /* the IT bits of EPSR (ARMv7-M B1.4.2) */
 
@@ -129,10 +148,10 @@ void tb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
     if (s->instructions >= s->budget && s->status == RUNNING) stop(uc, s, BUDGET);
 }
 
-/* Unicorn 2.1.4 stores the IT state of a conditional load into the CPU state before calling a
- * memory hook, and nothing clears it once the IT block ends: the next translated block would
- * then run as if still inside it. Clear it here; a translated block that ends inside the IT
- * block stores the IT state itself. */
+/* Unicorn 2.1.4 restores the CPU state from the instruction being executed, including the IT
+ * state of a conditional load or store, before it calls a TLB fill hook, and nothing clears
+ * it once the IT block ends: the next translated block would then run as if still inside it.
+ * Clear it here; a translated block that ends inside the IT block stores the IT state itself. */
 static void clear_stale_it(void *uc, tb_state *s) {
     uint32_t xpsr;
     if (s->reg_read(uc, s->xpsr_id, &xpsr) == 0 && xpsr & XPSR_IT) {
@@ -152,12 +171,10 @@ static int cache_access(tb_dcache *c, uint32_t line) {
     return hit;
 }
 
-void tb_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value,
-                        void *user_data) {
-    tb_state *s = user_data;
+/* Charge one data read of `size` bytes at `address` in Flash. */
+static void charge(tb_state *s, uint32_t address, uint32_t size) {
     tb_dcache *c = &s->dcache;
-    clear_stale_it(uc, s);
-    uint32_t first = (uint32_t)address, last = first + (uint32_t)size - 1;
+    uint32_t first = address, last = first + size - 1;
     uint64_t stall = 0;
     c->reads++;
     if (c->on && c->sets) {
@@ -174,4 +191,36 @@ void tb_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t 
     }
     c->stall += stall;
     if (s->current) s->current->stall += stall;
+}
+
+/* Outside the ARMv7-M default memory map's execute-never Peripheral and Device regions
+ * (ARMv7-M Architecture Reference Manual B3.1, table B3-1). The System region is left
+ * executable: Unicorn fetches from its end (0xFFFFFFFF) when a run stops. */
+static int executable(uint64_t address) {
+    return address < 0x40000000u || (address >= 0x60000000u && address < 0xA0000000u) ||
+           address >= 0xE0000000u;
+}
+
+_Bool tb_tlb_fill(void *uc, uint64_t vaddr, int type, tb_tlb_entry *e, void *user_data) {
+    tb_state *s = user_data;
+    if (type != MEM_FETCH) clear_stale_it(uc, s);
+    e->paddr = vaddr;
+    if (vaddr - s->flash_origin >= s->flash_size) {
+        e->perms = PROT_READ | PROT_WRITE | (executable(vaddr) ? PROT_EXEC : 0);
+    } else if (type == MEM_READ) {
+        e->paddr = s->flash_alias + vaddr;
+        e->perms = PROT_READ;
+    } else {  /* a fetch, or a write that Unicorn refuses as Flash is read-only */
+        e->perms = type == MEM_FETCH ? PROT_EXEC : PROT_WRITE;
+    }
+    return 1;
+}
+
+uint64_t tb_flash_data_read(void *uc, uint64_t offset, unsigned size, void *user_data) {
+    tb_state *s = user_data;
+    uint64_t value = 0;
+    if (offset + size > s->flash_size) return 0;
+    charge(s, (uint32_t)(s->flash_origin + offset), size);
+    memcpy(&value, s->flash + offset, size); /* little-endian, as the core */
+    return value;
 }

@@ -51,6 +51,7 @@ Memory (both cores):
 
 from __future__ import annotations
 
+import ctypes
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -165,40 +166,82 @@ def _name(instruction_id: int) -> str:
     return disassembler().insn_name(instruction_id)
 
 
-@lru_cache(maxsize=1 << 16)
-def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
-    """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns."""
-    from capstone import arm_const
+@cache
+def _access_buffers() -> tuple:
+    """cs_regs_access's output arrays, reused: (reads, count, writes, count)."""
+    return (ctypes.c_uint16 * 64)(), ctypes.c_uint8(), (ctypes.c_uint16 * 64)(), ctypes.c_uint8()
 
-    cs = disassembler()
+
+@lru_cache(maxsize=1 << 16)
+def block_timing(timing: CoreTiming, code: bytes, address: int) -> BlockTiming:
+    """The timing of the block of `code` at `address` on a core: decoded once per process, so
+    the sessions of one firmware (a run's inputs) share it."""
+    insns = decode(code, address)
+    starts = timing.starts(insns)
+    return BlockTiming(address, len(code), tuple(i.address for i in insns),
+                       tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
+                       insns[-1].target, insns[0].size == 4)
+
+
+def decode(code: bytes, address: int) -> tuple[Instruction, ...]:
+    """Decode a Thumb-2 block; bytes capstone cannot decode become 2-byte unknowns.
+
+    Capstone's C structures are read in place (its Python objects copy every instruction's
+    detail, which made decoding a third of a run's time).
+    """
+    import capstone
+
+    cs, lib = disassembler(), capstone._cs
+    reads, n_reads, writes, n_writes = _access_buffers()
     out: list[Instruction] = []
     offset = 0
     while offset < len(code):
-        for insn in cs.disasm(code[offset:], address + offset):
-            offset += insn.size
-            reads, writes = insn.regs_access()
-            name = _name(insn.id)
-            operands = insn.operands if name in _NEEDS_OPERANDS else ()
-            regs = [op.reg for op in operands if op.type == arm_const.ARM_OP_REG]
-            mem = [op.mem for op in operands if op.type == arm_const.ARM_OP_MEM]
-            target = operands[-1].imm if name in {"b", "bl", "cbz", "cbnz"} else None
-            conditional = name in {"cbz", "cbnz"} or (
-                name == "b" and insn.cc not in (arm_const.ARM_CC_AL, arm_const.ARM_CC_INVALID))
-            bases = frozenset(m.base for m in mem if m.base)
-            if name in _BASE_AND_LIST:
-                bases = frozenset(regs[:1])
-            elif name in _STACK:
-                bases = frozenset({arm_const.ARM_REG_SP})
-            out.append(Instruction(
-                insn.address, insn.size, name, frozenset(reads), frozenset(writes),
-                frozenset(r for m in mem for r in (m.base, m.index) if r),
-                bases & frozenset(writes) if insn.writeback or name in _STACK else frozenset(),
-                len(regs) - (name in _BASE_AND_LIST), target, conditional))
+        rest = code[offset:]
+        insns = ctypes.POINTER(capstone._cs_insn)()
+        count = lib.cs_disasm(cs.csh, rest, len(rest), address + offset, 0, ctypes.byref(insns))
+        try:
+            for raw in insns[:count]:
+                offset += raw.size
+                lib.cs_regs_access(cs.csh, raw, reads, ctypes.byref(n_reads), writes,
+                                   ctypes.byref(n_writes))
+                name = _name(raw.id)
+                written = frozenset(writes[:n_writes.value])
+                out.append(Instruction(
+                    raw.address, raw.size, name, frozenset(reads[:n_reads.value]), written,
+                    *(_operand_facts(name, raw.detail.contents.arch.arm, written)
+                      if name in _NEEDS_OPERANDS else _NO_OPERAND_FACTS)))
+        finally:
+            if count:
+                lib.cs_free(insns, count)
         if offset < len(code):  # capstone stopped at something it cannot decode
             out.append(Instruction(address + offset, 2, "udf", frozenset(), frozenset(),
-                                   frozenset(), frozenset(), 0, None, False))
+                                   *_NO_OPERAND_FACTS))
             offset += 2
     return tuple(out)
+
+
+_NO_OPERAND_FACTS = (frozenset(), frozenset(), 0, None, False)
+
+
+def _operand_facts(name: str, arm, writes: frozenset[int]) -> tuple:
+    """(address_regs, writeback, n_regs, target, conditional) of an instruction from its
+    capstone ARM detail `arm`."""
+    from capstone import arm_const
+
+    operands = arm.operands[:arm.op_count]
+    regs = [op.value.reg for op in operands if op.type == arm_const.ARM_OP_REG]
+    mem = [op.value.mem for op in operands if op.type == arm_const.ARM_OP_MEM]
+    target = operands[-1].value.imm if name in {"b", "bl", "cbz", "cbnz"} else None
+    conditional = name in {"cbz", "cbnz"} or (
+        name == "b" and arm.cc not in (arm_const.ARM_CC_AL, arm_const.ARM_CC_INVALID))
+    bases = frozenset(m.base for m in mem if m.base)
+    if name in _BASE_AND_LIST:
+        bases = frozenset(regs[:1])
+    elif name in _STACK:
+        bases = frozenset({arm_const.ARM_REG_SP})
+    return (frozenset(r for m in mem for r in (m.base, m.index) if r),
+            bases & writes if arm.writeback or name in _STACK else frozenset(),
+            len(regs) - (name in _BASE_AND_LIST), target, conditional)
 
 
 def _ending(last: Instruction) -> str:
@@ -265,18 +308,11 @@ class CycleModel:
         return cls(board.core.name, board.flash, icache)
 
     def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
-        """The timing of the block at `address` (decoded once per model)."""
+        """The timing of the block at `address`."""
         key = (address, size)
         if key not in self._blocks:
-            self._blocks[key] = self._time(address, read(address, size))
+            self._blocks[key] = block_timing(self.timing, read(address, size), address)
         return self._blocks[key]
-
-    def _time(self, address: int, code: bytes) -> BlockTiming:
-        insns = decode(code, address)
-        starts = self.timing.starts(insns)
-        return BlockTiming(address, len(code), tuple(i.address for i in insns),
-                           tuple(starts[:-1]), starts[-1], _ending(insns[-1]),
-                           insns[-1].target, insns[0].size == 4)
 
     def _fetch(self, target: int) -> int:
         return self.fetch_wait if self.flash.origin <= target < self.flash.end else 0
@@ -325,7 +361,7 @@ class CycleModel:
             return cur.cycles
         key = (prev.address, prev.size + cur.size)
         if key not in self._joined:
-            self._joined[key] = self._time(prev.address, read(*key)).cycles
+            self._joined[key] = block_timing(self.timing, read(*key), prev.address).cycles
         return self._joined[key] - prev.cycles
 
     def estimate(

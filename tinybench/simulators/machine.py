@@ -24,6 +24,7 @@ inside one of its callbacks, it would be swallowed and the run would go on.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -47,7 +48,7 @@ from tinybench.simulators.devices import (
     Uart,
     attach_ready_flags,
 )
-from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter
+from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter, map_flash
 
 # ARMv7-M address map (ARMv7-M Architecture Reference Manual B3.1): base, size
 PERIPHERALS = (0x40000000, 0x20000000)
@@ -95,15 +96,15 @@ class Machine:
         self.uc.reg_write(_reg("SP"), sp)
         self.counter = BlockCounter.attach(self.uc, budget, self._fault_handlers(),
                                            FlashDataTiming.for_board(board) if data_side
-                                           else None, hooks=not bare)
+                                           else None, self.flash, hooks=not bare)
         self._hook_faults()
 
     # --- machine set-up -------------------------------------------------------------------
     def _map_memory(self) -> None:
-        from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
+        from unicorn import UC_PROT_ALL
 
         board, uc = self.board, self.uc
-        uc.mem_map(board.flash.origin, board.flash.size, UC_PROT_READ | UC_PROT_EXEC)
+        self.flash = map_flash(uc, board.flash.origin, board.flash.size)
         for region in (*board.ram, *([board.itcm] if board.itcm else [])):
             uc.mem_map(region.origin, region.size, UC_PROT_ALL)
         for regs in self.pages.values():
@@ -293,7 +294,7 @@ class Machine:
         from unicorn import UcError
 
         failure = None
-        with ctrl_c_stops(self.stop):
+        with ctrl_c_stops(self.stop), collector_paused():
             try:
                 self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
             except UcError as error:
@@ -316,7 +317,8 @@ class Machine:
             self._raise(self.fault)
         if not self.uart.idle:
             self._raise("the run stopped without waiting for input")
-        return self._result()
+        with collector_paused():
+            return self._result()
 
     def run_bare(self) -> None:
         """Run a `bare` machine on Unicorn alone: nothing is counted or checked (CYCCNT reads
@@ -368,6 +370,21 @@ class Machine:
             f"{self.elf.name} on {self.board.name}: {what} at pc 0x{pc:08x} in "
             f"{self.functions.name_at(pc)} after {self.counter.state.instructions:,} "
             f"instructions; UART output ended with {tail!r}")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a while: the block timings a run decodes are some
+    100,000 long-lived objects that every full collection would walk again (about a tenth of
+    a run's time), and they form no cycles to collect."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @contextmanager

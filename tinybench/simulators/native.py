@@ -22,6 +22,7 @@ NO_BLOCK = 1  # matches blockcount.c
 RUNNING, BUDGET, WATCHED, TABLE_FULL, READ_FAILED = range(5)
 MAX_WATCH = 8
 MAX_LINES = 512
+FLASH_ALIAS = 1 << 32  # where the I/O alias of Flash data reads sits: beyond the core's reach
 
 EDGE = np.dtype(
     [("prev", "<u4"), ("addr", "<u4"), ("size", "<u4"), ("insns", "<u4"), ("count", "<u8"),
@@ -65,6 +66,10 @@ class _State(ctypes.Structure):
         ("reg_write", ctypes.c_void_p),
         ("xpsr_id", ctypes.c_int32),
         ("dcache", _DataCache),
+        ("flash", ctypes.c_void_p),
+        ("flash_origin", ctypes.c_uint64),
+        ("flash_size", ctypes.c_uint64),
+        ("flash_alias", ctypes.c_uint64),
     ]
 
 
@@ -88,6 +93,15 @@ def unavailable() -> str | None:
     return "the built-in simulator needs a host C compiler: apt-get install gcc"
 
 
+def map_flash(uc, origin: int, size: int) -> np.ndarray:
+    """Map the board's Flash (read, execute) on host memory the native hooks can read too."""
+    from unicorn import UC_PROT_EXEC, UC_PROT_READ
+
+    memory = np.zeros(size, np.uint8)
+    uc.mem_map_ptr(origin, size, UC_PROT_READ | UC_PROT_EXEC, memory.ctypes.data)
+    return memory
+
+
 @dataclass
 class BlockCounter:
     """Edge counts and Flash data stalls of one run, filled by the native hooks while Unicorn
@@ -100,13 +114,14 @@ class BlockCounter:
     @classmethod
     def attach(
         cls, uc, budget: int, watch: tuple[int, ...], data: FlashDataTiming | None,
-        capacity_log2: int = 17, hooks: bool = True,
+        flash: np.ndarray, capacity_log2: int = 17, hooks: bool = True,
     ) -> BlockCounter:
         """Register the hooks on a Unicorn instance; stop at `budget` instructions or `watch`;
-        charge data reads from Flash as `data` says (None: not at all). Without `hooks` nothing
-        is registered (bare Unicorn, for the speed benchmark; a hook removed later still slows
-        Unicorn's next run)."""
-        from unicorn import UC_HOOK_BLOCK, UC_HOOK_MEM_READ, arm_const
+        charge data reads from Flash as `data` says (None: not at all). `flash` is the Flash
+        as map_flash mapped it. Without `hooks` nothing is registered (bare
+        Unicorn, for the speed benchmark; a hook removed later still slows Unicorn's next
+        run)."""
+        from unicorn import UC_HOOK_BLOCK, UC_HOOK_TLB_FILL, UC_TLB_VIRTUAL, arm_const
         from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
         lib = _library()
@@ -123,14 +138,25 @@ class BlockCounter:
             reg_read=ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value,
             reg_write=ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value,
             xpsr_id=arm_const.UC_ARM_REG_XPSR,
+            flash=flash.ctypes.data,
+            flash_alias=FLASH_ALIAS,
         )
         for i, address in enumerate(watch[:MAX_WATCH]):
             state.watch[i] = address
-        hooked = [(UC_HOOK_BLOCK, lib.tb_block_hook, 1, 0)] if hooks else []
+        hooked = [(UC_HOOK_BLOCK, lib.tb_block_hook)] if hooks else []
         if data is None:
             data = FlashDataTiming(0, 0, 0, 0, 0, 4, 0, 0)
-        elif hooks:
-            hooked.append((UC_HOOK_MEM_READ, lib.tb_flash_read_hook, data.origin, data.end - 1))
+        elif hooks:  # Flash data reads through the I/O alias (blockcount.c)
+            state.flash_origin, state.flash_size = data.origin, data.end - data.origin
+            uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+            hooked.append((UC_HOOK_TLB_FILL, lib.tb_tlb_fill))
+            status = uclib.uc_mmio_map(
+                uc._uch, ctypes.c_uint64(FLASH_ALIAS + data.origin),
+                ctypes.c_uint64(state.flash_size),
+                ctypes.cast(lib.tb_flash_data_read, ctypes.c_void_p), ctypes.byref(state),
+                None, None)
+            if status:
+                raise RuntimeError(f"uc_mmio_map failed with error {status}")
         if data.sets * data.ways > MAX_LINES:
             raise ValueError(f"a data cache of {data.sets * data.ways} lines is more than the "
                              f"native hook holds ({MAX_LINES})")
@@ -140,11 +166,11 @@ class BlockCounter:
         cache.read_shift = data.read_bytes.bit_length() - 1
         cache.miss_stall, cache.uncached_stall = data.miss_stall, data.uncached_stall
         handles = []
-        for kind, function, begin, end in hooked:
+        for kind, function in hooked:
             handle = uc_hook_h()
             status = uclib.uc_hook_add(
                 uc._uch, ctypes.byref(handle), kind, ctypes.cast(function, ctypes.c_void_p),
-                ctypes.byref(state), ctypes.c_uint64(begin), ctypes.c_uint64(end))
+                ctypes.byref(state), ctypes.c_uint64(1), ctypes.c_uint64(0))
             if status:
                 raise RuntimeError(f"uc_hook_add failed with error {status}")
             handles.append(handle.value)
