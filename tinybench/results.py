@@ -162,7 +162,7 @@ class Record:
     the run took here (cold or warm cache, a loaded machine), which only balances shards.
     """
 
-    task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01), "coremark" or a .tflite's stem
+    task: str  # an MLPerf Tiny task (kws01 … sww01), "coremark" or the stem of a .tflite
     model_hash: str  # content hash of the .tflite that ran ("" if it was never produced)
     backend: str  # tvm, tflm, cmsis-nn…
     board: str  # a name from boards.toml

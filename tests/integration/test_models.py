@@ -1,7 +1,7 @@
-"""The four task models, converted for real: reference op sets, MACs, determinism, golden data.
+"""The five task models, converted for real: reference op sets, MACs, determinism, golden data.
 
-Converting takes TensorFlow about 45 s for the four tasks on a cold cache; the exports are
-shared by every test here through one session fixture.
+Converting takes TensorFlow about 45 s for the first four tasks on a cold cache and 5 s more
+for sww01; the exports are shared by every test here through one session fixture.
 """
 
 import numpy as np

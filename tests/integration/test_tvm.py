@@ -144,7 +144,7 @@ def test_the_integer_softmax_is_bit_exact_with_the_reference(scale, softmax_only
 
 @needs_gcc
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["kws01", "vww01", "ic01"])
+@pytest.mark.parametrize("task", ["kws01", "vww01", "ic01", "sww01"])
 def test_the_integer_softmax_is_bit_exact_at_each_tasks_own_scale(task, softmax_only, tmp_path):
     from tinybench.models.export import export
 
@@ -154,11 +154,11 @@ def test_the_integer_softmax_is_bit_exact_at_each_tasks_own_scale(task, softmax_
 
 @needs_gcc
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["kws01", "vww01", "ic01", "ad01"])
+@pytest.mark.parametrize("task", ["kws01", "vww01", "ic01", "ad01", "sww01"])
 def test_each_task_matches_the_reference_on_the_host(task, tmp_path):
     from tinybench.models.export import export
 
-    # every op of the four tasks has an integer kernel (the tolerance is for non-global pools)
+    # every op of the five tasks has an integer kernel (the tolerance is for non-global pools)
     assert max_error(export(task), tmp_path) == 0
 
 

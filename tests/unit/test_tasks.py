@@ -11,8 +11,8 @@ from tinybench.models.inspect import inspect_model
 from tinybench.tasks import TASKS, get_task
 
 
-def test_the_four_mlperf_tiny_tasks_are_registered():
-    assert list(TASKS) == ["kws01", "vww01", "ic01", "ad01"]
+def test_the_five_mlperf_tiny_tasks_are_registered():
+    assert list(TASKS) == ["kws01", "vww01", "ic01", "ad01", "sww01"]
     assert all(name == task.name for name, task in TASKS.items())
     assert all(task.input_shape[0] == task.output_shape[0] == 1 for task in TASKS.values())
 

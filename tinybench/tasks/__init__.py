@@ -1,4 +1,4 @@
-"""The benchmark tasks: the four MLPerf Tiny reference models, by name.
+"""The benchmark tasks: the five MLPerf Tiny reference models, by name.
 
 Listing tasks is cheap; Keras is imported only when a task's model is built.
 """
@@ -6,10 +6,10 @@ Listing tasks is cheap; Keras is imported only when a task's model is built.
 from __future__ import annotations
 
 from tinybench.names import lookup
-from tinybench.tasks import ad, ic, kws, vww
+from tinybench.tasks import ad, ic, kws, sww, vww
 from tinybench.tasks.base import Task
 
-TASKS: dict[str, Task] = {m.TASK.name: m.TASK for m in (kws, vww, ic, ad)}
+TASKS: dict[str, Task] = {m.TASK.name: m.TASK for m in (kws, vww, ic, ad, sww)}
 
 __all__ = ["TASKS", "Task", "format_tasks", "get_task"]
 
