@@ -161,7 +161,7 @@ def test_a_custom_op_fails_at_generate_naming_the_op_and_the_backend(backend, tm
         (b"\x00" * 64, "is not a TFLite flatbuffer"),
         (model_bytes()[:-40], "is truncated or damaged"),
         (model_bytes(input_type=tflite.TensorType.COMPLEX64), "is complex64, which no backend"),
-        (model_bytes(signature=[-1, 4]), "has a dynamic (-1) dimension"),
+        (model_bytes(signature=[1, -1]), "has a dynamic (-1) dimension"),
     ],
     ids=["not-a-flatbuffer", "truncated", "complex", "dynamic"],
 )
