@@ -23,9 +23,9 @@ from typing import Literal
 from tinybench.artifacts import DataAccess, Layer, LayerProfile
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
-from tinybench.spec import Key
+from tinybench.spec import DEFAULT_WEIGHTS, FILE_WEIGHTS, Key, key_label
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
@@ -34,7 +34,9 @@ SCHEMA_VERSION = 3
 # `profile`, the per-layer figures (None: earlier runs made no per-layer profile); and the
 # output check says its output's dtype (int8, the only one before), takes float differences
 # and tolerances for float outputs, and says how a stateful model's state is set; and
-# `flash_data` was added (it stays None: no data-side memory model charged those runs).
+# `flash_data` was added (it stays None: no data-side memory model charged those runs). 3 → 4:
+# `weights` was added, and is part of the key: every earlier run of a task ran its twin, any
+# other run a user's file.
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -44,7 +46,17 @@ def _power_of_board(raw: dict) -> dict:
     return {**raw, "power_mw": board.power.mw if board and board.power else None}
 
 
-MIGRATIONS = {1: _power_of_board, 2: _power_of_board}
+def _weights_of_task(raw: dict) -> dict:
+    from tinybench.tasks import TASKS
+
+    return {**raw, "weights": DEFAULT_WEIGHTS if raw.get("task") in TASKS else FILE_WEIGHTS}
+
+
+def _before_3(raw: dict) -> dict:
+    return _weights_of_task(_power_of_board(raw))
+
+
+MIGRATIONS = {1: _before_3, 2: _before_3, 3: _weights_of_task}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -142,6 +154,9 @@ class Record:
 
     task: str  # an MLPerf Tiny task (kws01, vww01, ic01, ad01) or the stem of a .tflite file
     model_hash: str  # content hash of the .tflite that ran ("" if it was never produced)
+    # the task's model: "twin" (tinybench's, untrained), "reference" (the official trained
+    # one) or "file" (a user's .tflite); part of the key
+    weights: str = DEFAULT_WEIGHTS
     backend: str  # tvm, tflm, cmsis-nn…
     board: str  # a name from boards.toml
     simulator: str  # iss, renode…
@@ -179,7 +194,11 @@ class Record:
 
     @property
     def key(self) -> Key:
-        return (self.task, self.backend, self.board, self.simulator)
+        return (self.task, self.backend, self.board, self.simulator, self.weights)
+
+    @property
+    def label(self) -> str:
+        return key_label(self.key)
 
     @property
     def latency_ms(self) -> float | None:
