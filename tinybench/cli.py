@@ -354,10 +354,11 @@ def _add_deps(commands: argparse._SubParsersAction) -> None:
 def _cmd_deps_status(args: argparse.Namespace) -> int:
     from tinybench import deps
 
+    width = max(map(len, deps.components()))
     for c in deps.components().values():
         s = deps.status(c)
         where = f"{s.path}" if s.path else c.how_to_get()
-        print(f"{c.name:12} {c.commit[:12]}  {s.state:8} {where}")
+        print(f"{c.name:{width}} {c.commit[:12]}  {s.state:8} {where}")
     return 0
 
 
