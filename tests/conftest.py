@@ -1,8 +1,8 @@
 """Shared fixtures and the skip rules for tests that need optional tools.
 
-A test marked `toolchain`, `tvm`, `tflm`, `coremark`, `tf`, `renode` or `browser` is skipped, with
-the piece's own reason, when that piece is missing on this machine; each piece is asked once per
-session.
+A test marked `toolchain`, `tvm`, `tflm`, `coremark`, `tf`, `renode`, `reference_models` or
+`browser` is skipped, with the piece's own reason, when that piece is missing on this machine; each
+piece is asked once per session.
 """
 
 import importlib.util
@@ -17,6 +17,7 @@ import pytest
 from tinybench import coremark, deps
 from tinybench.backends.tflm_lib import COMPONENTS
 from tinybench.backends.tvm import TvmBackend
+from tinybench.models.export import missing_weights
 from tinybench.simulators.renode import RenodeSimulator
 from tinybench.toolchain import Toolchain, find_toolchain
 from tinybench.toolchain import missing as toolchain_missing
@@ -40,6 +41,7 @@ PIECES: dict[str, Callable[[], str | None]] = {
     "coremark": coremark.missing,
     "tf": lambda: None if find_spec("tensorflow") else "no TensorFlow: pip install tinybench",
     "renode": lambda: RenodeSimulator().missing(),
+    "reference_models": lambda: missing_weights("reference"),
     "browser": browser_missing,
 }
 

@@ -17,7 +17,7 @@ from tinybench.artifacts import Layer, LayerProfile
 from tinybench.results import Key, Record, load_records
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baseline.jsonl"
-SLOWED: Key = ("kws01", "tvm", "nrf52840", "iss")
+SLOWED: Key = ("kws01", "tvm", "nrf52840", "iss", "twin")
 TASKS = ("kws01", "vww01", "ic01", "ad01")
 BOARDS = ("stm32f746", "nrf52840")
 

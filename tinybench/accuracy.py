@@ -109,7 +109,7 @@ def run_accuracy(spec: RunSpec, data: Path, stages: Stages | None = None,
         prepared = prepare(spec, stages)
         tools = {**prepared.tools, "simulator": simulator.version()}
         with stage_errors(Stage.SIMULATE, prepared.model_hash, tools):
-            return evaluate(prepared, stages.model(spec.task), dataset, tools,
+            return evaluate(prepared, stages.model(spec.task, spec.weights), dataset, tools,
                             partial(simulated, simulator, prepared), stages, progress,
                             reference, chunk, kept, jobs)
     except StageFailed as failed:

@@ -96,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"\nrecords appended to {args.results}", file=sys.stderr)
     disagreeing = [(other, problems) for _, other, problems in cross_checks(records) if problems]
     for other, problems in disagreeing:
-        print(f"{'/'.join(other.key)} disagrees with {REFERENCE_SIMULATOR}: "
+        print(f"{other.label} disagrees with {REFERENCE_SIMULATOR}: "
               + "; ".join(problems), file=sys.stderr)
     return 1 if any(record.broken for record in records) or disagreeing or not records else 0
 
@@ -244,7 +244,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     specs = matrix_from_options(args)
     records, skipped = _run_matrix(specs, None, args)
     problems = [f"{spec.label} skipped: {reason}" for spec, reason in skipped]
-    problems += [f"{'/'.join(r.key)} {r.broken}" for r in records if r.broken]
+    problems += [f"{r.label} {r.broken}" for r in records if r.broken]
     if problems:
         raise BaselineIncomplete(f"{args.output} left as it was: {len(problems)} of {len(specs)} "
                                  f"runs cannot be a baseline: {problems[0]}"
@@ -281,7 +281,8 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 def _add_models(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("models", help="list, export and inspect models")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    verbs.add_parser("list", help="list the benchmark tasks").set_defaults(func=_cmd_models_list)
+    verbs.add_parser("list", help="list the benchmark tasks and their models (twin, official "
+                     "reference) with MACs").set_defaults(func=_cmd_models_list)
     e = verbs.add_parser("export", help="write a task's int8 .tflite (seed 0: the shipped one)")
     e.add_argument("task", help="a task name from 'tinybench models list'")
     e.add_argument("-o", "--output", type=Path, help="where to write it (default: TASK.tflite)")
@@ -297,9 +298,22 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
-    from tinybench.tasks import format_tasks
+    from tinybench.errors import ToolNotFoundError
+    from tinybench.models.export import task_model
+    from tinybench.models.inspect import inspect_model
+    from tinybench.spec import WEIGHTS
+    from tinybench.tasks import TASKS, format_tasks
 
-    print(format_tasks())
+    for task, line in zip(TASKS, format_tasks().splitlines(), strict=True):
+        print(line)
+        for weights in WEIGHTS:
+            try:
+                model = inspect_model(task_model(task, weights))
+            except ToolNotFoundError as error:
+                print(f"{'':7}{weights:10} absent: {error}")
+                continue
+            print(f"{'':7}{weights:10} {model.macs / 1e6:6.3f} M MACs "
+                  f"{model.size_bytes / 1024:7.1f} KiB  {model.path}")
     return 0
 
 
@@ -348,10 +362,11 @@ def _add_deps(commands: argparse._SubParsersAction) -> None:
 def _cmd_deps_status(args: argparse.Namespace) -> int:
     from tinybench import deps
 
+    width = max(map(len, deps.components()))
     for c in deps.components().values():
         s = deps.status(c)
         where = f"{s.path}" if s.path else c.how_to_get()
-        print(f"{c.name:12} {c.commit[:12]}  {s.state:8} {where}")
+        print(f"{c.name:{width}} {c.commit[:12]}  {s.state:8} {where}")
     return 0
 
 
@@ -423,6 +438,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _add_profile(commands: argparse._SubParsersAction) -> None:
     from tinybench.backends import BACKENDS
     from tinybench.boards import all_boards
+    from tinybench.options import add_weights_option
     from tinybench.simulators import SIMULATORS
     from tinybench.tasks import TASKS
 
@@ -432,6 +448,7 @@ def _add_profile(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--board", required=True, help=", ".join(all_boards()))
     p.add_argument("--simulator", default="iss", help=f"{', '.join(SIMULATORS)} (default iss)")
     p.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+    add_weights_option(p.add_argument)
     p.add_argument("--chart", type=Path, help="also draw the layers into this PNG")
     p.add_argument("--results", type=Path, help="also append the run's record to this file")
     p.set_defaults(func=_cmd_profile)
@@ -445,7 +462,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from tinybench.spec import RunSpec
 
     spec = RunSpec(args.task, args.backend, args.board, args.simulator, inputs=1, opt=args.opt,
-                   profile=True)
+                   profile=True, weights=args.weights)
     record = run(spec)
     if args.results:
         append_records(args.results, [record])
@@ -464,6 +481,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 def _add_board(commands: argparse._SubParsersAction) -> None:
     from tinybench.backends import BACKENDS
     from tinybench.boards import all_boards
+    from tinybench.options import add_weights_option
     from tinybench.tasks import TASKS
 
     tools = dict.fromkeys(f.tool for board in all_boards().values() for f in board.flashers)
@@ -506,6 +524,7 @@ def _add_board(commands: argparse._SubParsersAction) -> None:
                           "or a .tflite file")
         verb.add_argument("--backend", default="tvm", help=f"{', '.join(BACKENDS)} (default tvm)")
         verb.add_argument("--opt", default="-O2", help="optimisation flag of the firmware build")
+        add_weights_option(verb.add_argument)
         verb.set_defaults(func=func)
 
 
@@ -513,7 +532,7 @@ def _board_firmware(args: argparse.Namespace):
     from tinybench.board import build_named
 
     return build_named(args.task, args.backend, args.board, getattr(args, "inputs", 1), args.opt,
-                       profile=args.profile)
+                       profile=args.profile, weights=args.weights)
 
 
 def _cmd_board_flash(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import tomllib
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +29,14 @@ PIN_FILE = ".tinybench-pin.json"
 
 
 @dataclass(frozen=True)
+class PinnedFile:
+    """A file of a component that tinybench uses as it is (a model), pinned by its content."""
+
+    path: str  # inside the checkout
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     title: str
@@ -36,7 +44,8 @@ class Component:
     commit: str
     url: str
     marker: str  # a file every valid checkout contains
-    md5: str | None = None
+    md5: str | None = None  # of the archive at `url`
+    files: dict[str, PinnedFile] = field(default_factory=dict)  # by name, checked at each use
 
     @property
     def env(self) -> str:
@@ -57,7 +66,9 @@ class Status:
 @cache
 def components() -> dict[str, Component]:
     raw = tomllib.loads(Path(__file__).with_name("deps.toml").read_text())
-    return {name: Component(name=name, **entry) for name, entry in raw.items()}
+    return {name: Component(name=name, **{**entry, "files": {
+                key: PinnedFile(**pinned) for key, pinned in entry.get("files", {}).items()}})
+            for name, entry in raw.items()}
 
 
 def get(name: str) -> Component:
@@ -97,6 +108,26 @@ def locate(name: str) -> Path:
     raise ToolNotFoundError(f"{c.title} ({c.name}) {why}: {c.how_to_get()}")
 
 
+def pinned_file(name: str, key: str) -> Path:
+    """File `key` of component `name`, checked against its pinned sha256 on every use (a copy
+    given through the environment variable too); ToolNotFoundError saying how to get it."""
+    component = get(name)
+    pinned = lookup(f"file of {name}", key, component.files)
+    path = locate(name) / pinned.path
+    if not path.is_file():
+        raise ToolNotFoundError(f"{path} is missing: {component.how_to_get()}")
+    digest = _sha256(path)
+    if digest != pinned.sha256:
+        raise ToolNotFoundError(f"{path} has sha256 {digest[:12]}…, the pin says "
+                                f"{pinned.sha256[:12]}… (another version, or damaged): "
+                                f"{component.how_to_get()}")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def missing(*names: str) -> str | None:
     """A one-line reason when any of `names` is unusable, else None."""
     for name in names:
@@ -126,6 +157,8 @@ def fetch(name: str, archive: Path | None = None, verify: bool = True) -> Path:
         tree = _unpack(archive, work / "tree")
         if not (tree / component.marker).is_file():
             raise ConfigError(f"{archive.name} holds no {component.marker}: not {component.repo}")
+        if verify:
+            _check_files(component, tree, archive.name)
         checked = verify and component.md5 is not None
         pin = {"commit": component.commit, "url": component.url, "md5_checked": checked}
         atomic_write(tree / PIN_FILE, json.dumps(pin, indent=1) + "\n")
@@ -133,6 +166,18 @@ def fetch(name: str, archive: Path | None = None, verify: bool = True) -> Path:
             shutil.rmtree(dest)
         tree.rename(dest)
     return dest
+
+
+def _check_files(component: Component, tree: Path, archive: str) -> None:
+    """ConfigError unless every pinned file of `component` is in `tree` with its sha256."""
+    for pinned in component.files.values():
+        path = tree / pinned.path
+        if not path.is_file():
+            raise ConfigError(f"{archive} holds no {pinned.path}; is it {component.repo} at "
+                              f"{component.commit[:12]}?")
+        if _sha256(path) != pinned.sha256:
+            raise ConfigError(f"{archive}: {pinned.path} differs from its pinned sha256; the "
+                              "download is damaged or is another version")
 
 
 def _download(component: Component, into: Path) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 from tinybench import coremark
 from tinybench.boards import all_boards
 from tinybench.errors import ConfigError, ToolNotFoundError
-from tinybench.names import unknown
+from tinybench.names import lookup, unknown
 from tinybench.pipeline import Stages, run
 from tinybench.results import Record, append_records, latest, load_records
-from tinybench.spec import Key, RunSpec
+from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS, Key, RunSpec
 from tinybench.tasks import TASKS
 from tinybench.workers import in_workers
 
@@ -35,13 +35,17 @@ def parse_list(text: str, known: Iterable[str], what: str) -> list[str]:
 
 
 def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
-           inputs: int = 5, opt: str = "-O2", stages: Stages | None = None) -> list[RunSpec]:
-    """Every combination of comma-separated tasks (or .tflite files), backends, boards…
+           inputs: int = 5, opt: str = "-O2", stages: Stages | None = None,
+           weights: str = DEFAULT_WEIGHTS) -> list[RunSpec]:
+    """Every combination of comma-separated tasks (or .tflite files), backends, boards…, the
+    tasks with `weights`.
 
     CoreMark runs no backend: it gets one spec per board and simulator, with backend "none".
-    Every name and file is checked before anything runs.
+    Every name and file is checked before anything runs, and so are the official models when
+    `weights` asks for them (ToolNotFoundError naming the component and how to fetch it).
     """
     stages = stages or Stages()
+    lookup("weights", weights, WEIGHTS)
     task_names = [t.strip() for t in tasks.split(",")] if tasks != "all" else list(TASKS)
     for task in task_names:
         if task in TASKS or task == coremark.NAME:
@@ -51,13 +55,24 @@ def matrix(tasks: str, backends: str, boards: str, simulators: str = "iss",
         if not Path(task).is_file():
             raise ConfigError(f"model file {task} does not exist")
     backend_names = parse_list(backends, stages.backends, "backend")
+    if any(task in TASKS for task in task_names):
+        _check_weights(weights)
     return [
-        RunSpec(task, backend, board, simulator, inputs, opt)
+        RunSpec(task, backend, board, simulator, inputs, opt, weights=weights)
         for task in task_names
         for backend in ([coremark.BACKEND] if task == coremark.NAME else backend_names)
         for board in parse_list(boards, all_boards(), "board")
         for simulator in parse_list(simulators, stages.simulators, "simulator")
     ]
+
+
+def _check_weights(weights: str) -> None:
+    """ToolNotFoundError, in one line, when the models `weights` names are not here."""
+    from tinybench.models.export import missing_weights
+
+    reason = missing_weights(weights)
+    if reason:
+        raise ToolNotFoundError(reason)
 
 
 class MatrixInterrupted(KeyboardInterrupt):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tinybench.boards import all_boards
 from tinybench.reports.thresholds import DEFAULT_THRESHOLDS
+from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS
 from tinybench.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ def _names(names: object) -> str:
 
 
 def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "all") -> None:
-    """Declare the axes of a benchmark matrix: tasks, backends, boards, simulators, inputs, opt."""
+    """Declare the axes of a benchmark matrix: tasks, backends, boards, simulators, the tasks'
+    weights, inputs, opt."""
     from tinybench.backends import BACKENDS
     from tinybench.simulators import SIMULATORS
 
@@ -42,6 +44,7 @@ def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "
                help=f"{_names(all_boards())}, or 'all' (default)")
     add_option(f"--{prefix}simulator", default="iss",
                help=f"{_names(SIMULATORS)}, or 'all' (default iss, the built-in one)")
+    add_weights_option(add_option, prefix)
     add_option(f"--{prefix}inputs", type=int, default=5,
                help="inputs checked against the host reference (default 5)")
     add_option(f"--{prefix}opt", default="-O2",
@@ -55,6 +58,14 @@ def add_matrix_options(add_option: AddOption, prefix: str = "", backend: str = "
                     "from the models' MACs); give every shard the same file")
 
 
+def add_weights_option(add_option: AddOption, prefix: str = "") -> None:
+    """Declare `--weights`: which model of a task runs, its twin or the official one."""
+    add_option(f"--{prefix}weights", default=DEFAULT_WEIGHTS,
+               help="the tasks' models: " + "; ".join(f"{name}: {what}" for name, what in
+                                                      WEIGHTS.items())
+                    + f" (default {DEFAULT_WEIGHTS}; a .tflite file runs its own)")
+
+
 def matrix_from_options(values: argparse.Namespace, prefix: str = "") -> list[RunSpec]:
     """The run specs the matrix options in `values` select (names checked, one-line errors),
     only those of the shard when one is given."""
@@ -64,7 +75,7 @@ def matrix_from_options(values: argparse.Namespace, prefix: str = "") -> list[Ru
         return getattr(values, (prefix + name).replace("-", "_"))
 
     specs = matrix(get("task"), get("backend"), get("board"), get("simulator"), get("inputs"),
-                   get("opt"))
+                   get("opt"), weights=get("weights"))
     if get("shard") is None:
         return specs
     from tinybench.results import load_records

@@ -47,7 +47,7 @@ from tinybench.probe import arena_probe
 from tinybench.protocol import Session, completed_session, output_tensor, session_script
 from tinybench.provenance import common_tools, make_record
 from tinybench.results import CoreMarkScore, Memory, OutputCheck, Record
-from tinybench.spec import RunSpec
+from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS, RunSpec
 from tinybench.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -96,13 +96,14 @@ def _simulators() -> Mapping[str, Simulator]:
     return SIMULATORS
 
 
-def model_file(task: str) -> Path:
-    """The .tflite of a task (shipped or converted) or a user's file, checked to be usable."""
-    from tinybench.models.export import export
+def model_file(task: str, weights: str = DEFAULT_WEIGHTS) -> Path:
+    """The .tflite of a task with `weights` (its twin or the official model) or a user's file,
+    checked to be usable."""
+    from tinybench.models.export import task_model
     from tinybench.models.inspect import check_runnable, inspect_model
 
     if task in TASKS:
-        return export(task)
+        return task_model(task, weights)
     path = Path(task)
     if not path.is_file():
         raise ConfigError(f"model file {path} does not exist")
@@ -163,7 +164,7 @@ def inference_marks(result: SimResult) -> tuple[Mark, Mark]:
 class Stages:
     """What each stage does, as plain callables: the real work by default, fakes in tests."""
 
-    model: Callable[[str], Path] = model_file  # CONVERT: task name or path → .tflite
+    model: Callable[[str, str], Path] = model_file  # CONVERT: task or path, weights → .tflite
     backends: Mapping[str, Backend] = field(default_factory=_backends)  # GENERATE
     probe: ArenaProbe = arena_probe  # GENERATE: measures the arena engines size by running
     build: Callable[[FirmwareSources, Board, str], Firmware] = build_firmware  # BUILD (opt)
@@ -238,12 +239,15 @@ def missing(spec: RunSpec, stages: Stages | None = None) -> str | None:
 
 
 def missing_to_build(spec: RunSpec, stages: Stages | None = None) -> str | None:
-    """Why `spec`'s firmware cannot be prepared here (toolchain, backend or CoreMark absent),
-    or None."""
+    """Why `spec`'s firmware cannot be prepared here (toolchain, backend, CoreMark or the official
+    models absent), or None."""
+    from tinybench.models.export import missing_weights
+
     stages = stages or Stages()
     if spec.task == coremark.NAME:
         return stages.toolchain() or coremark.missing()
-    return stages.toolchain() or stages.backends[spec.backend].missing()
+    return (stages.toolchain() or stages.backends[spec.backend].missing()
+            or missing_weights(spec.model_weights))
 
 
 def check_names(spec: RunSpec, stages: Stages | None = None) -> Board:
@@ -255,6 +259,7 @@ def check_names(spec: RunSpec, stages: Stages | None = None) -> Board:
         raise ConfigError(f"CoreMark runs no inference engine: its backend is "
                           f"'{coremark.BACKEND}', not '{spec.backend}'")
     lookup("simulator", spec.simulator, stages.simulators)
+    lookup("weights", spec.weights, WEIGHTS)
     return get_board(spec.board)
 
 
@@ -271,7 +276,7 @@ def prepare(spec: RunSpec, stages: Stages | None = None) -> Prepared:
                               "`tinybench run --task coremark`")
         backend = stages.backends[spec.backend]
     with stage_errors(Stage.CONVERT):
-        model = stages.model(spec.task)
+        model = stages.model(spec.task, spec.weights)
         model_hash = content_hash(model)
     tools = stages.tools()
     workdir = cache_dir("work", spec.backend, board.name, model_hash)

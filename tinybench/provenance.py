@@ -29,7 +29,8 @@ def make_record(spec: RunSpec, board: Board | None, model_hash: str, tools: dict
     `tools` are the versions that shape the figures; `options` adds to the spec's knobs (e.g.
     the data set of an accuracy run); a board that is not known has clock 0.
     """
-    return Record(task=spec.task_name, model_hash=model_hash, backend=spec.backend,
+    return Record(task=spec.task_name, model_hash=model_hash, weights=spec.model_weights,
+                  backend=spec.backend,
                   board=spec.board, simulator=spec.simulator,
                   clock_hz=board.clock_hz if board else 0,
                   power_mw=board.power.mw if board and board.power else None, tools=tools,

@@ -23,7 +23,7 @@ from typing import Literal
 from tinybench.artifacts import DataAccess, Layer, LayerProfile
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
-from tinybench.spec import Key
+from tinybench.spec import DEFAULT_WEIGHTS, FILE_WEIGHTS, Key, key_label
 
 SCHEMA_VERSION = 4
 # Older versions this tinybench still reads, each with how its raw record becomes the current
@@ -35,8 +35,10 @@ SCHEMA_VERSION = 4
 # output check says its output's dtype (int8, the only one before), takes float differences
 # and tolerances for float outputs, and says how a stateful model's state is set; and
 # `flash_data` was added (it stays None: no data-side memory model charged those runs).
-# 3 → 4: `coremark` was added (None: no earlier run was a CoreMark run), and each profiled layer
-# names its top `functions` (empty: version 3 did not attribute a layer's cycles to functions).
+# 3 → 4: `coremark` was added (None: no earlier run was a CoreMark run); each profiled layer
+# names its top `functions` (empty: version 3 did not attribute a layer's cycles to functions);
+# and `weights` was added, part of the key: every earlier run of a task ran its twin, any other
+# run a user's file.
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -53,7 +55,21 @@ def _layers_without_functions(raw: dict) -> dict:
     return {**raw, "profile": {**raw["profile"], "layers": layers}}
 
 
-MIGRATIONS = {1: _power_of_board, 2: _power_of_board, 3: _layers_without_functions}
+def _weights_of_task(raw: dict) -> dict:
+    from tinybench.tasks import TASKS
+
+    return {**raw, "weights": DEFAULT_WEIGHTS if raw.get("task") in TASKS else FILE_WEIGHTS}
+
+
+def _before_3(raw: dict) -> dict:
+    return _weights_of_task(_power_of_board(raw))
+
+
+def _version_3(raw: dict) -> dict:
+    return _layers_without_functions(_weights_of_task(raw))
+
+
+MIGRATIONS = {1: _before_3, 2: _before_3, 3: _version_3}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -164,6 +180,9 @@ class Record:
 
     task: str  # an MLPerf Tiny task (kws01 … sww01), "coremark" or the stem of a .tflite
     model_hash: str  # content hash of the .tflite that ran ("" if it was never produced)
+    # the task's model: "twin" (tinybench's, untrained), "reference" (the official trained
+    # one) or "file" (a user's .tflite); part of the key
+    weights: str = DEFAULT_WEIGHTS
     backend: str  # tvm, tflm, cmsis-nn…
     board: str  # a name from boards.toml
     simulator: str  # iss, renode…
@@ -202,7 +221,11 @@ class Record:
 
     @property
     def key(self) -> Key:
-        return (self.task, self.backend, self.board, self.simulator)
+        return (self.task, self.backend, self.board, self.simulator, self.weights)
+
+    @property
+    def label(self) -> str:
+        return key_label(self.key)
 
     @property
     def latency_ms(self) -> float | None:

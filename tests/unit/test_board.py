@@ -106,7 +106,7 @@ def test_a_session_skips_boot_messages_and_reads_the_replies():
 def test_a_board_run_is_a_record_beside_the_simulated_ones():
     with FakeDevice(replies) as device:
         record = run_on_board(target(), device.port, runs=3, warmups=1, timeout=5)
-    assert record.key == ("ad01", "tvm", "nrf52840", "board")
+    assert record.key == ("ad01", "tvm", "nrf52840", "board", "twin")
     assert record.cycles == 450  # the median of every timed inference
     assert record.clock_hz == 48_000_000  # what the board says it set up
     assert (record.check.inputs, record.check.max_abs_diff) == (2, 0)

@@ -161,10 +161,17 @@ def test_an_input_type_no_backend_runs_is_named(write):
 
 
 def test_a_dynamic_dimension_is_named(write):
-    info = inspect_model(write(model_bytes(signature=[-1, 4])))
+    info = inspect_model(write(model_bytes(signature=[1, -1])))
     assert info.inputs[0].shape == (1, 4)
     with pytest.raises(ConfigError, match=r"input 'in' has a dynamic \(-1\) dimension"):
         check_runnable(info)
+
+
+def test_a_dynamic_batch_stored_as_one_runs_as_a_batch_of_one(write):
+    """Keras marks the batch of every export -1 (the official MLPerf Tiny models too)."""
+    info = inspect_model(write(model_bytes(signature=[-1, 4])))
+    assert not info.inputs[0].dynamic
+    check_runnable(info)
 
 
 def test_a_file_that_is_not_a_flatbuffer_is_refused(write):

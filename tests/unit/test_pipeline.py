@@ -86,8 +86,8 @@ def stages(tmp_path, monkeypatch) -> Stages:
         "absent": FakeBackend(missing="install the absent backend"),
         "fine": FakeBackend(),
     }
-    return Stages(model=lambda task: model, backends=backends, build=build, measure=measure,
-                  golden=lambda model, count, engine: GOLDEN,
+    return Stages(model=lambda task, weights: model, backends=backends, build=build,
+                  measure=measure, golden=lambda model, count, engine: GOLDEN,
                   simulators={"iss": FakeSimulator()}, simulate=simulate,
                   toolchain=lambda: None, tools=lambda: {"gcc": "12"})
 
@@ -129,7 +129,7 @@ def test_a_run_through_every_stage_is_an_ok_record_of_what_was_prepared(stages):
     assert (record.cycles, record.instructions, record.memory.flash_bytes) == (500, 400, 1000)
     assert (record.check.inputs, record.check.max_abs_diff) == (2, 0)
     assert record.tools == {"gcc": "12", "engine": "1.0", "simulator": "fake 1"}
-    assert record.model_hash == content_hash(stages.model("kws01"))
+    assert record.model_hash == content_hash(stages.model("kws01", "twin"))
     assert record.environment["python"] and record.environment["numpy"]
 
 

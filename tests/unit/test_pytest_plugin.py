@@ -113,7 +113,7 @@ def test_without_a_baseline_only_broken_runs_fail_and_the_report_is_printed(benc
 
 def test_a_run_on_another_simulator_must_agree_with_the_built_in_one(bench, tmp_path):
     ran = {r.key: r for r in load_records(DATA / "current.jsonl")}
-    iss = ran["kws01", "tvm", "stm32f746", "iss"]
+    iss = ran["kws01", "tvm", "stm32f746", "iss", "twin"]
     records = tmp_path / "records.jsonl"
     append_records(records, [
         iss, replace(iss, simulator="renode"),
@@ -190,3 +190,26 @@ def test_other_test_runs_do_not_load_the_pipeline(pytester):
     pytester.makepyfile("import sys\n\ndef test_light():\n"
                         "    assert 'tinybench.pipeline' not in sys.modules\n")
     pytester.runpytest_subprocess("-p", "no:hypothesispytest").assert_outcomes(passed=1)
+
+
+def test_weights_reference_names_the_component_to_fetch_when_it_is_absent(bench, tmp_path,
+                                                                          monkeypatch):
+    from tinybench import deps
+
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(deps.get("mlperf-tiny-models").env, raising=False)
+    result = bench("--collect-only", "-q", "--tinybench-task", "kws01",
+                   "--tinybench-weights", "reference")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*tinybench: --weights reference needs the official models: "
+                                 "*`tinybench deps fetch mlperf-tiny-models`*"])
+
+
+def test_weights_reference_runs_are_labelled_with_their_weights(bench, monkeypatch):
+    from tinybench import deps
+
+    monkeypatch.setattr(deps, "missing", lambda *names: None)  # as if it were fetched
+    result = bench("--collect-only", "-q", "--tinybench-task", "ad01", "--tinybench-backend",
+                   "tflm", "--tinybench-board", "nrf52840", "--tinybench-weights", "reference")
+    result.stdout.fnmatch_lines(["test_matrix.py::test_benchmark[[]ad01/tflm/nrf52840/iss/"
+                                 "reference[]]"])

@@ -10,13 +10,16 @@ from __future__ import annotations
 from tinybench.errors import ConfigError, ToolNotFoundError
 from tinybench.matrix import matrix
 from tinybench.pipeline import Prepared, Stages, missing_to_build, prepare, profile_build
+from tinybench.spec import DEFAULT_WEIGHTS
 
 
 def build_named(task: str, backend: str, board: str, inputs: int = 5, opt: str = "-O2",
-                stages: Stages | None = None, profile: bool = False) -> Prepared:
-    """`prepare` one task, backend and board given by name (checked as `tinybench run` does);
-    with `profile`, its firmware is the profile build (pipeline.profile_build)."""
-    specs = matrix(task, backend, board, inputs=inputs, opt=opt, stages=stages)
+                stages: Stages | None = None, profile: bool = False,
+                weights: str = DEFAULT_WEIGHTS) -> Prepared:
+    """`prepare` one task (with `weights`), backend and board given by name (checked as
+    `tinybench run` does); with `profile`, its firmware is the profile build
+    (pipeline.profile_build)."""
+    specs = matrix(task, backend, board, inputs=inputs, opt=opt, stages=stages, weights=weights)
     if len(specs) != 1:
         raise ConfigError("a board runs one task with one backend; name one of each")
     reason = missing_to_build(specs[0], stages)

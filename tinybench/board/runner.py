@@ -167,7 +167,7 @@ def accuracy_on_board(target: Prepared, port: str, data: Path, timeout: float = 
             return ChunkResult([s.outputs for s in sessions], [s.cycles[0] for s in sessions],
                                [], sessions[-1].arena_bytes, sessions[-1].stack_bytes)
 
-        return evaluate(board_target, model_file(target.spec.task), dataset,
+        return evaluate(board_target, model_file(target.spec.task, target.spec.weights), dataset,
                         {**target.tools, "simulator": SIMULATOR}, run_chunk, Stages(),
                         progress, chunk=chunk, kept=kept)
 

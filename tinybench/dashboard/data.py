@@ -1,4 +1,4 @@
-"""The dashboard's data: each series (task, backend, board, simulator) over the commits.
+"""The dashboard's data: each series (task, backend, board, simulator, weights) over the commits.
 
 Per series: the trend metrics (those with a default regression threshold: cycles, Flash, RAM) at
 each commit that measured it; the commits where one got worse (tinybench.reports.steps), where the

@@ -31,7 +31,10 @@ class TensorInfo:
     dtype: str  # numpy-style: "int8", "float32", ...
     scale: float | None  # per-tensor quantization; None when not quantized
     zero_point: int | None
-    dynamic: bool = False  # a dimension is -1 in the shape signature (sized at run time)
+    # a dimension is -1 in the shape signature (sized at run time); a -1 batch (the leading
+    # dimension) stored as 1 is not: Keras marks every export's batch so, and a single-stream
+    # run is a batch of one
+    dynamic: bool = False
     # a float output made by DEQUANTIZE: the scale of the integer tensor it comes from
     step: float | None = None
 
@@ -209,9 +212,15 @@ def _tensor(graph: tflite.SubGraph, index: int, step: float | None = None) -> Te
         dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
         scale=scale,
         zero_point=zero_point,
-        dynamic=-1 in signature,
+        dynamic=_dynamic(signature, _shape(tensor)),
         step=step,
     )
+
+
+def _dynamic(signature: list[int], shape: tuple[int, ...]) -> bool:
+    """Whether a dimension is sized at run time, a batch of one (see TensorInfo.dynamic) aside."""
+    batch_of_one = bool(signature) and signature[0] == -1 and shape[:1] == (1,)
+    return -1 in signature[1:] if batch_of_one else -1 in signature
 
 
 def _quantization(tensor: tflite.Tensor) -> tuple[float | None, int | None]:

@@ -13,6 +13,7 @@ from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write
 from tinybench.reports.table import runs_frame
 from tinybench.results import Record
+from tinybench.spec import DEFAULT_WEIGHTS
 
 _MARKERS = "osD^v<>p*h"
 
@@ -34,7 +35,9 @@ def latency_ram_chart(records: list[Record], path: Path) -> None:
                      color=colours[backend], label=f"{backend} on {board}")
         for _, run in runs.iterrows():
             energy = "" if pd.isna(run["energy_uj"]) else f" {run['energy_uj']:,.0f} µJ*"
-            axes.annotate(run["task"] + energy, (run["latency_ms"], run["ram_bytes"] / 1024),
+            weights = "" if run["weights"] == DEFAULT_WEIGHTS else f" ({run['weights']})"
+            axes.annotate(run["task"] + weights + energy,
+                          (run["latency_ms"], run["ram_bytes"] / 1024),
                           textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.set_xscale("log")
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))

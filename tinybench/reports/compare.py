@@ -20,7 +20,7 @@ from tinybench.errors import NothingComparable, RegressionFound
 from tinybench.reports.table import IDENTITY, format_value
 from tinybench.reports.thresholds import Threshold
 from tinybench.results import Record, latest
-from tinybench.spec import Key
+from tinybench.spec import Key, key_label
 
 REGENERATE = "tinybench baseline"  # the command that measures the baseline again
 REFERENCE_SIMULATOR = "iss"  # other simulators are cross-checked against the built-in one
@@ -37,7 +37,7 @@ class Regression:
     message: str
 
     def __str__(self) -> str:
-        return f"{'/'.join(self.key)}: {self.message}"
+        return f"{key_label(self.key)}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -273,6 +273,11 @@ def cross_checks(records: Iterable[Record]) -> list[tuple[Record, Record, list[s
     """(reference run, other run, its disagreements) for each run on another simulator whose
     firmware also ran on REFERENCE_SIMULATOR, the newest record of each key."""
     ran = [r for r in latest(records) if r.instructions is not None]
-    ours = {r.key[:3]: r for r in ran if r.simulator == REFERENCE_SIMULATOR}
-    return [(ours[r.key[:3]], r, cross_check(ours[r.key[:3]], r)) for r in ran
-            if r.simulator != REFERENCE_SIMULATOR and r.key[:3] in ours]
+    ours = {_firmware(r): r for r in ran if r.simulator == REFERENCE_SIMULATOR}
+    return [(ours[_firmware(r)], r, cross_check(ours[_firmware(r)], r)) for r in ran
+            if r.simulator != REFERENCE_SIMULATOR and _firmware(r) in ours]
+
+
+def _firmware(record: Record) -> tuple[str, ...]:
+    """What makes the firmware: the key without the simulator."""
+    return (record.task, record.backend, record.board, record.weights)

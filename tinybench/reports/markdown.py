@@ -20,6 +20,7 @@ from tinybench.reports.compare import (
 from tinybench.reports.table import IDENTITY, runs_frame
 from tinybench.reports.thresholds import Threshold
 from tinybench.results import Record, latest
+from tinybench.spec import DEFAULT_WEIGHTS
 
 REFERENCE_BACKEND = "tflm"  # speed-ups are against TFLM's reference kernels when it ran
 MARKS = {
@@ -44,6 +45,8 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
+    if "weights" in frame.columns and frame["weights"].eq(DEFAULT_WEIGHTS).all():
+        frame = frame.drop(columns="weights")  # only twins ran: the usual table, nothing to tell
     align = tuple("left" if c in _LEFT else "right" for c in frame.columns)
     cells = frame.map(lambda v: _one_line(v) if isinstance(v, str) else v)
     return cells.to_markdown(index=False, disable_numparse=True, colalign=align)
@@ -219,7 +222,7 @@ def _layers(records: list[Record]) -> str | None:
     profiled = [r for r in latest(records) if r.profile is not None]
     if not profiled:
         return None
-    tables = (f"### {'/'.join(r.key)}\n\n{format_profile(r.profile)}" for r in profiled)
+    tables = (f"### {r.label}\n\n{format_profile(r.profile)}" for r in profiled)
     return ("## Layers\n\nCycles of each layer in the profile build (`tinybench profile`); the "
             "overhead row is the engine's work between layers and the marks themselves.\n\n"
             + "\n\n".join(tables))

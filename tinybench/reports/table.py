@@ -6,7 +6,7 @@ import pandas as pd
 
 from tinybench.results import METRICS, Record, latest
 
-IDENTITY = ["task", "backend", "board", "simulator"]
+IDENTITY = ["task", "backend", "board", "simulator", "weights"]  # Record.key's fields
 
 
 def _row(record: Record) -> dict:

@@ -19,9 +19,10 @@ def get_task(name: str) -> Task:
 
 
 def format_tasks() -> str:
-    """One line per task: name, what it does, architecture, input shape, reference MACs."""
+    """One line per task: name, what it does, architecture, input shape, MACs published for
+    the MLPerf Tiny reference model."""
     return "\n".join(
         f"{t.name:6} {t.title:22} {t.architecture:18} input {'x'.join(map(str, t.input_shape)):12}"
-        f" {t.reference_macs / 1e6:6.3f} M MACs"
+        f" {t.reference_macs / 1e6:6.3f} M MACs published"
         for t in TASKS.values()
     )

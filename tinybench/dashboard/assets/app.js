@@ -5,7 +5,7 @@
 (function () {
   const DATA = window.TINYBENCH_DATA;
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const FILTERS = ["task", "backend", "board", "simulator"];
+  const FILTERS = ["task", "backend", "board", "simulator", "weights"];  // the key's parts
   const TREND = Object.keys(DATA.metrics);
   const LABELS = {cycles: "cycles", flash_bytes: "Flash", ram_bytes: "RAM"};
   const COLOURS = ["#1f6fb4", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#795548"];
@@ -264,7 +264,9 @@
         class: "scatter-point", d: marker(series.key[2], x(ms), y(ram)), fill: colour,
         "data-series": seriesId(series),
       }, s("title", {}, tip)), SVG_NS));
-      chart.append(s("text", {class: "point-label", x: x(ms) + 7, y: y(ram) - 5}, series.key[0]));
+      const weights = series.key[4] === "twin" ? "" : ` (${series.key[4]})`;
+      chart.append(s("text", {class: "point-label", x: x(ms) + 7, y: y(ram) - 5},
+                     series.key[0] + weights));
     }
     figure.append(chart, h("p", {class: "legend"}, [
       ...backends.map((backend, i) => h("span", {}, [
