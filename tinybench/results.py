@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, content_hash
 from tinybench.spec import Key
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Older versions this tinybench still reads, each with how its raw record becomes the current
 # one. 1 → 2: `environment` was added (it stays empty: version 1 did not record it). 2 → 3:
 # `power_mw`, `measured_energy_uj` and `accuracy` were added; `power_mw` is taken from today's
@@ -35,6 +36,8 @@ SCHEMA_VERSION = 3
 # output check says its output's dtype (int8, the only one before), takes float differences
 # and tolerances for float outputs, and says how a stateful model's state is set; and
 # `flash_data` was added (it stays None: no data-side memory model charged those runs).
+# 3 → 4: the output check of a model with several outputs holds each one's check in
+# `outputs` (empty before: every model had one output).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -44,7 +47,11 @@ def _power_of_board(raw: dict) -> dict:
     return {**raw, "power_mw": board.power.mw if board and board.power else None}
 
 
-MIGRATIONS = {1: _power_of_board, 2: _power_of_board}
+def _unchanged(raw: dict) -> dict:
+    return raw
+
+
+MIGRATIONS = {1: _power_of_board, 2: _power_of_board, 3: _unchanged}
 
 # The numbers a run yields, with their unit; reports and regression thresholds use these names.
 METRICS: dict[str, str] = {
@@ -99,6 +106,9 @@ class OutputCheck:
     reference: str = "litert"  # the host engine that gave the expected outputs
     dtype: str = "int8"  # the output's type
     state: str = "none"  # a stateful model's: "reset" before each inference, on host and device
+    # A model with several outputs: each one's check, in the model's order; the fields above
+    # are then those of the worst of them (see `of_outputs`)
+    outputs: tuple[OutputCheck, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -106,7 +116,28 @@ class OutputCheck:
 
     @property
     def passed(self) -> bool:
-        return self.max_abs_diff <= self.tolerance
+        return self.max_abs_diff <= self.tolerance and all(o.passed for o in self.outputs)
+
+    @classmethod
+    def of_outputs(cls, checks: Sequence[OutputCheck]) -> OutputCheck:
+        """The check of a model whose outputs were checked one by one: a single output's own,
+        or the worst of several (a failing one first, then the largest share of its tolerance)
+        holding them all."""
+        if len(checks) == 1:
+            return checks[0]
+
+        def badness(check: OutputCheck) -> tuple[bool, float]:
+            if check.tolerance:
+                share = check.max_abs_diff / check.tolerance
+            else:
+                share = math.inf if check.max_abs_diff else 0.0
+            return not check.passed, share
+
+        return dataclasses.replace(max(checks, key=badness), outputs=tuple(checks))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> OutputCheck:
+        return cls(**{**raw, "outputs": tuple(cls.from_dict(o) for o in raw.get("outputs", ()))})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,7 +272,7 @@ class Record:
         if raw.get("memory") is not None:
             raw["memory"] = Memory(**raw["memory"])
         if raw.get("check") is not None:
-            raw["check"] = OutputCheck(**raw["check"])
+            raw["check"] = OutputCheck.from_dict(raw["check"])
         if raw.get("accuracy") is not None:
             accuracy = raw["accuracy"]
             raw["accuracy"] = Accuracy(**{**accuracy,

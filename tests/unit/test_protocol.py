@@ -49,7 +49,7 @@ def test_parse_a_recorded_session():
         cycles=(3356, 3356, 3356),
         arena_bytes=74,
         stack_bytes=528,
-        outputs=(127, -50, -128, 127, 127, 127, 127, -63, 127, 99),
+        outputs=((127, -50, -128, 127, 127, 127, 127, -63, 127, 99),),
         errors=("Unknown command: bogus",),
         infer_done=True,
     )

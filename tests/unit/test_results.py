@@ -150,7 +150,7 @@ def test_float_checks_are_stated_in_the_outputs_unit():
         "outputs differ from the reference by 0.25 (tolerance 0.125)")
 
 
-@pytest.mark.parametrize("version", [None, 0, 4, "1"])
+@pytest.mark.parametrize("version", [None, 0, 5, "1"])
 def test_unknown_schema_versions_are_refused(version):
     raw = json.loads(_record().to_json())
     raw["schema_version"] = version

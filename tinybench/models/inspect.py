@@ -81,13 +81,14 @@ IO_DTYPES = ("int8", "int16", "float32")  # input and output types tinybench fee
 
 
 def check_runnable(info: ModelInfo) -> None:
-    """ConfigError, in one line, unless tinybench can feed `info`'s input and check its output:
-    one of each, of a type in IO_DTYPES, with a fixed shape."""
+    """ConfigError, in one line, unless tinybench can feed `info`'s inputs and check its
+    outputs: at least one of each, each of a type in IO_DTYPES, with a fixed shape."""
     name = info.path.name
-    if len(info.inputs) != 1 or len(info.outputs) != 1:
+    if not info.inputs or not info.outputs:
         raise ConfigError(f"{name} has {len(info.inputs)} inputs and {len(info.outputs)} "
-                          "outputs; tinybench runs models with one of each")
-    for kind, tensor in (("input", info.inputs[0]), ("output", info.outputs[0])):
+                          "outputs; tinybench runs models with at least one of each")
+    tensors = [*(("input", t) for t in info.inputs), *(("output", t) for t in info.outputs)]
+    for kind, tensor in tensors:
         if tensor.dtype not in IO_DTYPES:
             raise ConfigError(f"{name}: {kind} '{tensor.name}' is {tensor.dtype}, which no "
                               f"backend runs; convert with {' or '.join(IO_DTYPES)} {kind}s")
