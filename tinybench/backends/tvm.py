@@ -237,6 +237,7 @@ def read_plan(main: tvm.relax.Function) -> Plan:
     constants: list[bytes] = []
     calls: list[Call] = []
     where: dict[relax.Var, int] = {}  # variable → index in tensors
+    grouped: dict[relax.Var, tuple[int, ...]] = {}  # a tuple variable → its tensors (outputs)
     storage: dict[relax.Var, int] = {}  # storage variable → block
 
     def add(tensor: Tensor, block: int | None) -> int:
@@ -282,11 +283,15 @@ def read_plan(main: tvm.relax.Function) -> Plan:
             calls.append(Call(value.op.name_hint, tuple(operand(a) for a in value.args)))
         elif isinstance(value, relax.Var):
             where[var] = where[value]
+        elif isinstance(value, relax.Tuple):
+            grouped[var] = tuple(operand(field) for field in value.fields)
         else:
             raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
     result = main.body.body
-    fields = result.fields if isinstance(result, relax.Tuple) else (result,)
-    outputs = tuple(operand(field) for field in fields)
+    if isinstance(result, relax.Tuple):
+        outputs = tuple(operand(field) for field in result.fields)
+    else:
+        outputs = grouped.get(result) or (operand(result),)
 
     # a block lives from the first to the last call that touches it; the inputs must survive
     # every inference and the outputs the end of one
