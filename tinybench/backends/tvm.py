@@ -91,9 +91,14 @@ class TvmBackend:
         from tinybench.models.inspect import builtin_ops, inspect_model
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
-        if inspect_model(model).stateful:
+        info = inspect_model(model)
+        if info.stateful:
             raise ConfigError(f"{model.name} keeps state between inferences (variable "
                               f"tensors), which the {self.name} backend cannot reset; use tflm")
+        if "int16" in info.dtypes:  # its importer fails on them with an unrelated message
+            raise ConfigError(f"{model.name} has int16 tensors (16x8 quantization), which TVM's "
+                              f"TFLite importer does not take: the {self.name} backend cannot "
+                              "run it; use tflm or cmsis-nn")
         import tvm
 
         here = Path(__file__).parent

@@ -56,6 +56,7 @@ class ModelInfo:
     macs: int
     weight_bytes: int  # every constant buffer, counted once
     stateful: bool = False  # it keeps state between inferences (variable tensors, variables)
+    dtypes: frozenset[str] = frozenset()  # the types of all its tensors (weights included)
 
 
 def inspect_model(path: Path) -> ModelInfo:
@@ -131,10 +132,12 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
     layers: list[LayerInfo] = []
     used_buffers: set[int] = set()
     variables = False
+    dtypes: set[str] = set()
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
         variables |= any(t.IsVariable() for t in tensors)
+        dtypes |= {_dtype(t) for t in tensors}
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
             inputs = [tensors[i] if i >= 0 else None for i in _indices(op.Inputs, op.InputsLength)]
@@ -165,6 +168,7 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
         macs=sum(layer.macs for layer in layers),
         weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
         stateful=variables or not ops.keys().isdisjoint(_STATE_OPS),
+        dtypes=frozenset(dtypes),
     )
 
 
@@ -207,12 +211,16 @@ def _tensor(graph: tflite.SubGraph, index: int, step: float | None = None) -> Te
     return TensorInfo(
         name=name.decode() if name else f"tensor {index}",
         shape=_shape(tensor),
-        dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
+        dtype=_dtype(tensor),
         scale=scale,
         zero_point=zero_point,
         dynamic=-1 in signature,
         step=step,
     )
+
+
+def _dtype(tensor: tflite.Tensor) -> str:
+    return _TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}")
 
 
 def _quantization(tensor: tflite.Tensor) -> tuple[float | None, int | None]:
