@@ -1,5 +1,6 @@
 """kws01 converted 16x8 (int16 activations and I/O, int8 weights), built here from the task's
-Keras definition: TFLM's and CMSIS-NN's s16 kernels run it and pass its int16 output check."""
+Keras definition: TFLM's and CMSIS-NN's s16 kernels run it bit-exact with TFLM's interpreter;
+the tvm backend, whose TFLite importer does not take int16 tensors, refuses it before building."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ def test_int16x8_runs_on_the_tflm_backends_and_passes_its_check(model: Path, bac
     record = run(RunSpec(task=str(model), backend=backend, board=BOARD, inputs=2))
     assert record.status == "ok", record.reason
     assert record.check.dtype == "int16" and record.check.passed, record.check
+    assert record.check.tolerance == 0  # bit-exact
+
+
+@pytest.mark.tvm
+def test_tvm_refuses_int16_in_one_line_before_building(model: Path) -> None:
+    record = run(RunSpec(task=str(model), backend="tvm", board=BOARD, inputs=1))
+    assert (record.status, record.stage) == ("failed", "generate")
+    assert "int16" in record.reason and "tvm backend" in record.reason
