@@ -81,6 +81,8 @@ static void db_load(const char *arg)
     } else if (input >= TB_INPUTS) {
         th_printf("e-[db load input %lu: the model has %u inputs]\r\n", (unsigned long)input,
                   (unsigned)TB_INPUTS);
+    } else if (input > 0 && init_status != 0) { /* a failed engine cannot tell input sizes */
+        th_printf("e-[the engine failed to initialise: %d]\r\n", init_status);
     } else if (db_start(input) + n > TB_DB_CAPACITY) {
         th_printf("e-[db load %lu exceeds the harness buffer of %u bytes]\r\n", (unsigned long)n,
                   (unsigned)TB_DB_CAPACITY);
