@@ -143,6 +143,13 @@ def test_float_inputs_are_read_and_runnable(write):
     check_runnable(info)
 
 
+def test_the_types_of_all_tensors_are_read(write):
+    assert inspect_model(write(model_bytes())).dtypes == {"int8"}
+    info = inspect_model(write(model_bytes(input_type=tflite.TensorType.INT16)))
+    assert info.dtypes == {"int8", "int16"}
+    check_runnable(info)
+
+
 def test_variable_tensors_make_a_model_stateful(write):
     assert not inspect_model(write(model_bytes())).stateful
     assert inspect_model(write(model_bytes(variable=True))).stateful
