@@ -141,6 +141,9 @@ def evaluate(prepared: Prepared, model: Path, dataset: DataSet, tools: dict[str,
     """Every sample on the device (chunk by chunk, resumable) and on the host: the record."""
     spec = prepared.spec
     info = inspect_model(model)
+    if len(info.inputs) != 1 or len(info.outputs) != 1:
+        raise ConfigError(f"{model.name} has {len(info.inputs)} inputs and {len(info.outputs)} "
+                          "outputs; accuracy mode scores models with one of each")
     input_bytes = math.prod(info.inputs[0].shape)
     inputs = {s.file: dataset.inputs(s, input_bytes) for s in dataset.samples}
     path = _progress_file(prepared, dataset, tools["simulator"], kept or cache_dir("accuracy"))

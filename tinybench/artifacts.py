@@ -39,9 +39,16 @@ class FirmwareSources:
     harness: bool = True  # the MLPerf Tiny harness and its th_* port; False: sources bring main()
 
 
-# Builds and runs trial firmware (sources, board, input size in bytes) and returns the bytes
-# of arena it needed: how a backend that sizes its arena by running it gets that measured.
-ArenaProbe = Callable[[FirmwareSources, "Board", int], int]
+def io_defines(inputs: int, outputs: int) -> tuple[str, ...]:
+    """The defines that tell the harness how many inputs and outputs a model has (it assumes
+    one of each, so a model with one of each needs none)."""
+    return (*((f"TB_INPUTS={inputs}",) if inputs != 1 else ()),
+            *((f"TB_OUTPUTS={outputs}",) if outputs != 1 else ()))
+
+
+# Builds and runs trial firmware (sources, board, each input's size in bytes) and returns the
+# bytes of arena it needed: how a backend that sizes its arena by running it gets that measured.
+ArenaProbe = Callable[[FirmwareSources, "Board", tuple[int, ...]], int]
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from tinybench.firmware.build import build_firmware
 from tinybench.names import lookup
 from tinybench.paths import cache_dir, content_hash, locked
 from tinybench.probe import arena_probe
-from tinybench.protocol import Session, completed_session, output_tensor, session_script
+from tinybench.protocol import Session, completed_session, output_tensors, session_script
 from tinybench.provenance import common_tools, make_record
 from tinybench.results import CoreMarkScore, Memory, OutputCheck, Record
 from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS, RunSpec
@@ -52,7 +52,7 @@ from tinybench.tasks import TASKS
 
 if TYPE_CHECKING:
     from tinybench.backends import Backend
-    from tinybench.models.reference import Golden
+    from tinybench.models.reference import Golden, Sample
     from tinybench.simulators import Simulator
 
 INSTRUCTION_BUDGET = 2_000_000_000  # per simulated session: a hang stops here
@@ -80,7 +80,7 @@ class Measured:
     instructions: int
     arena_bytes: int | None
     stack_bytes: int | None
-    outputs: list[np.ndarray]  # one array per input
+    outputs: list[Sample]  # per golden input: one array per model output
     flash_data: DataAccess | None = None  # per inference, each count the median over the inputs
 
 
@@ -128,9 +128,10 @@ def measure_and_fit(firmware: Firmware, board: Board) -> MemoryReport:
 def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measured:
     """One session per golden input: load it, infer once, read the outputs and counters."""
     cycles, instructions, sessions, data = [], [], [], []
-    for tensor in golden.inputs:
+    dtypes = [x.dtype for x in golden.outputs[0]]
+    for sample in golden.inputs:
         result = simulator.run(firmware.elf, firmware.board,
-                               session_script(tensor.tobytes()),
+                               session_script([x.tobytes() for x in sample]),
                                INSTRUCTION_BUDGET)
         sessions.append(completed_session(result.uart_output, "the firmware"))
         start, end = inference_marks(result)
@@ -141,7 +142,7 @@ def simulate(simulator: Simulator, firmware: Firmware, golden: Golden) -> Measur
     return Measured(cycles=int(statistics.median(cycles)),
                     instructions=int(statistics.median(instructions)),
                     arena_bytes=sessions[-1].arena_bytes, stack_bytes=sessions[-1].stack_bytes,
-                    outputs=[output_tensor(s, golden.outputs[0].dtype) for s in sessions],
+                    outputs=[output_tensors(s, dtypes) for s in sessions],
                     flash_data=_median_data(data) if data else None)
 
 
@@ -390,7 +391,7 @@ def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | 
     """The first reference input on the benchmark build and on the profile build: the layers,
     and what the marks cost."""
     board = prepared.firmware.board
-    script = session_script(prepared.golden.inputs[0].astype(np.int8).tobytes())
+    script = session_script([x.tobytes() for x in prepared.golden.inputs[0]])
     plain = simulator.run(prepared.firmware.elf, board, script, INSTRUCTION_BUDGET)
     completed_session(plain.uart_output, "the firmware")
     start, end = inference_marks(plain)
@@ -401,16 +402,23 @@ def simulate_profile(simulator: Simulator, prepared: Prepared, stages: Stages | 
     return session_profile(instrumented, session, result, end.cycles - start.cycles)
 
 
-def output_check(prepared: Prepared, outputs: list[np.ndarray],
+def output_check(prepared: Prepared, outputs: list[Sample],
                  stages: Stages | None = None) -> OutputCheck:
-    """How the device's outputs, one array per golden input, compare with the host reference."""
+    """How the device's outputs, per golden input, compare with the host reference: each of the
+    model's outputs with the tolerance of its dtype."""
     stages = stages or Stages()
     backend = stages.backends[prepared.spec.backend]
     golden = prepared.golden
-    return OutputCheck(inputs=len(golden.inputs), max_abs_diff=max_diff(outputs, golden.outputs),
-                       tolerance=tolerance(backend.output_tolerance, golden),
-                       reference=backend.reference, dtype=str(golden.outputs[0].dtype),
-                       state="reset" if golden.stateful else "none")
+    checks = []
+    for index, step in enumerate(golden.output_steps):
+        reference = [sample[index] for sample in golden.outputs]
+        checks.append(OutputCheck(
+            inputs=len(golden.inputs),
+            max_abs_diff=max_diff([sample[index] for sample in outputs], reference),
+            tolerance=tolerance(backend.output_tolerance, reference, step),
+            reference=backend.reference, dtype=str(reference[0].dtype),
+            state="reset" if golden.stateful else "none"))
+    return OutputCheck.of_outputs(checks)
 
 
 # float32 outputs: what float kernels may differ by between the device build and the host
@@ -418,14 +426,14 @@ def output_check(prepared: Prepared, outputs: list[np.ndarray],
 FLOAT_RTOL = 1e-5
 
 
-def tolerance(lsb: int, golden: Golden) -> float:
-    """The largest difference accepted for `golden`'s outputs. Integer outputs: `lsb` steps.
-    Float outputs: `lsb` steps of the integer tensor they are dequantized from (if any), plus
-    FLOAT_RTOL of the largest reference magnitude."""
-    if np.issubdtype(golden.outputs[0].dtype, np.integer):
+def tolerance(lsb: int, reference: list[np.ndarray], step: float | None = None) -> float:
+    """The largest difference accepted for one output whose host values are `reference`.
+    Integer outputs: `lsb` steps. Float outputs: `lsb` steps of the integer tensor they are
+    dequantized from (`step`, if any), plus FLOAT_RTOL of the largest reference magnitude."""
+    if np.issubdtype(reference[0].dtype, np.integer):
         return lsb
-    largest = max(float(np.abs(o).max()) for o in golden.outputs)
-    return lsb * (golden.output_step or 0.0) + FLOAT_RTOL * largest
+    largest = max(float(np.abs(o).max()) for o in reference)
+    return lsb * (step or 0.0) + FLOAT_RTOL * largest
 
 
 def max_diff(device: list[np.ndarray], reference: list[np.ndarray]) -> float:

@@ -2,7 +2,7 @@
 
 A backend that sizes its arena by measurement (TFLM) writes probe sources whose firmware finds
 the smallest arena the model runs with and reports it; this builds that firmware, runs one
-inference on a zero input in the built-in simulator and returns the figure.
+inference on zero inputs in the built-in simulator and returns the figure.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from tinybench.simulators.iss import IssSimulator
 PROBE_BUDGET = 4_000_000_000  # instructions the probe may run (one inference and set-up)
 
 
-def arena_probe(sources: FirmwareSources, board: Board, input_size: int) -> int:
-    """The arena in bytes that the probe firmware of `sources` reports needing on `board`."""
+def arena_probe(sources: FirmwareSources, board: Board, input_sizes: tuple[int, ...]) -> int:
+    """The arena in bytes that the probe firmware of `sources` reports needing on `board`, fed
+    zero inputs of `input_sizes` bytes."""
     elf = build_firmware(sources, board).elf
-    run = IssSimulator().run(elf, board, session_script(bytes(input_size)), PROBE_BUDGET)
+    script = session_script([bytes(size) for size in input_sizes])
+    run = IssSimulator().run(elf, board, script, PROBE_BUDGET)
     who = f"{sources.backend}'s arena probe on {board.name}"
     session = completed_session(run.uart_output, who, BuildError)
     if session.arena_bytes is None:

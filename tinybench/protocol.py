@@ -8,6 +8,7 @@ what the device printed into a `Session`. The dialect is documented in firmware/
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ class Session:
     cycles: tuple[int, ...] = ()  # m-tb-cycles-[...]: DWT cycles of each timed inference
     arena_bytes: int | None = None  # m-tb-arena-bytes-...
     stack_bytes: int | None = None  # m-tb-stack-bytes-...: stack high-water mark since reset
-    outputs: tuple[int, ...] = ()  # m-results-[...]: the output tensor's bytes, as int8 values
+    # m-results-[...], then m-tb-results-<i>-[...] for each further output: each output
+    # tensor's bytes, as int8 values
+    outputs: tuple[tuple[int, ...], ...] = ()
     # A profile build's: DWT cycles of each layer of the last timed inference, the engine's
     # planned buffers as (offset, size, first layer, last layer), the arena outside them
     layer_cycles: tuple[int, ...] = ()  # m-tb-layer-cycles-[...]
@@ -39,33 +42,41 @@ class Session:
     infer_done: bool = False  # whether an `infer` command completed
 
 
-def session_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
-    """The commands of one session: identify, load the int8 input, infer, read the outputs."""
-    return ["name", "profile", *input_commands(input_tensor, runs, warmups)]
+# A model's input: one tensor's raw bytes, or each input tensor's in the model's order
+Inputs = bytes | Sequence[bytes]
 
 
-def input_commands(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> list[str]:
-    """Load one int8 input, infer, read the outputs: what a session repeats per input."""
-    if not input_tensor:
-        raise ConfigError("the input tensor is empty; pass the model's raw input bytes")
+def session_commands(inputs: Inputs, runs: int = 1, warmups: int = 0) -> list[str]:
+    """The commands of one session: identify, load the inputs, infer, read the outputs."""
+    return ["name", "profile", *input_commands(inputs, runs, warmups)]
+
+
+def input_commands(inputs: Inputs, runs: int = 1, warmups: int = 0) -> list[str]:
+    """Load the inputs, infer, read the outputs: what a session repeats per sample.
+
+    One input is loaded with MLPerf Tiny's `db load N`; each of several with tinybench's
+    `db load N I` (input I).
+    """
+    tensors = [inputs] if isinstance(inputs, bytes) else list(inputs)
+    if not tensors or not all(tensors):
+        raise ConfigError("an input tensor is empty; pass the model's raw input bytes")
     if runs < 1 or warmups < 0:
         raise ConfigError(f"infer needs runs >= 1 and warmups >= 0, got {runs} and {warmups}")
-    chunks = (input_tensor[i : i + CHUNK_BYTES] for i in range(0, len(input_tensor), CHUNK_BYTES))
-    return [
-        f"db load {len(input_tensor)}",
-        *(f"db {chunk.hex()}" for chunk in chunks),
-        f"infer {runs} {warmups}",
-        "results",
-    ]
+    commands = []
+    for index, tensor in enumerate(tensors):
+        chunks = (tensor[i : i + CHUNK_BYTES] for i in range(0, len(tensor), CHUNK_BYTES))
+        which = f" {index}" if len(tensors) > 1 else ""
+        commands += [f"db load {len(tensor)}{which}", *(f"db {chunk.hex()}" for chunk in chunks)]
+    return [*commands, f"infer {runs} {warmups}", "results"]
 
 
-def session_script(input_tensor: bytes, runs: int = 1, warmups: int = 0) -> bytes:
+def session_script(inputs: Inputs, runs: int = 1, warmups: int = 0) -> bytes:
     """The bytes a host sends for one session, every command terminated by '%'."""
-    return _script(session_commands(input_tensor, runs, warmups))
+    return _script(session_commands(inputs, runs, warmups))
 
 
-def many_inputs_script(inputs: list[bytes]) -> bytes:
-    """One session that infers once on each input in turn (accuracy mode)."""
+def many_inputs_script(inputs: list[Inputs]) -> bytes:
+    """One session that infers once on each sample in turn (accuracy mode)."""
     return _script(["name", "profile", *(c for x in inputs for c in input_commands(x))])
 
 
@@ -74,8 +85,8 @@ def _script(commands: list[str]) -> bytes:
 
 
 def all_outputs(output: bytes | str) -> list[tuple[int, ...]]:
-    """Every `m-results-[…]` a session printed, in order: one per inference of
-    `many_inputs_script`."""
+    """Every `m-results-[…]` (the first output) a session printed, in order: one per inference
+    of `many_inputs_script`."""
     text = output.decode("ascii", errors="replace") if isinstance(output, bytes) else output
     return [_numbers(line.strip().removeprefix("m-results-")) for line in text.splitlines()
             if line.strip().startswith("m-results-")]
@@ -114,7 +125,7 @@ _NUMBERS = {
     "tb-stack-bytes-": "stack_bytes",
     "tb-persistent-bytes-": "persistent_bytes",
 }
-_LISTS = {"tb-cycles-": "cycles", "tb-layer-cycles-": "layer_cycles", "results-": "outputs"}
+_LISTS = {"tb-cycles-": "cycles", "tb-layer-cycles-": "layer_cycles"}
 
 
 def completed_session(output: bytes | str, who: str,
@@ -127,14 +138,20 @@ def completed_session(output: bytes | str, who: str,
     return session
 
 
-def output_tensor(session: Session, dtype: np.dtype) -> np.ndarray:
-    """The output the device sent, its bytes read as `dtype` (the harness prints the output
-    tensor's raw bytes as signed 8-bit values, whatever its type)."""
-    raw = np.array(session.outputs, dtype=np.int8)
-    if raw.size % np.dtype(dtype).itemsize:
-        raise SimulationError(f"the firmware returned {raw.size} output bytes, not a whole "
-                              f"number of {np.dtype(dtype)} values")
-    return raw.view(dtype)
+def output_tensors(session: Session, dtypes: Sequence[np.dtype]) -> tuple[np.ndarray, ...]:
+    """The outputs the device sent, each one's bytes read as its dtype in `dtypes` (the harness
+    prints each output tensor's raw bytes as signed 8-bit values, whatever its type)."""
+    if len(session.outputs) != len(dtypes):
+        raise SimulationError(f"the firmware returned {len(session.outputs)} outputs, the model "
+                              f"has {len(dtypes)}")
+    tensors = []
+    for values, dtype in zip(session.outputs, dtypes, strict=True):
+        raw = np.array(values, dtype=np.int8)
+        if raw.size % np.dtype(dtype).itemsize:
+            raise SimulationError(f"the firmware returned {raw.size} output bytes, not a whole "
+                                  f"number of {np.dtype(dtype)} values")
+        tensors.append(raw.view(dtype))
+    return tuple(tensors)
 
 
 def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
@@ -147,6 +164,14 @@ def _parse_reply(body: str, fields: dict[str, object], laps: list[int]) -> None:
     elif body.startswith("tb-plan-"):
         inner = _bracketed(body.removeprefix("tb-plan-"))
         fields["plan"] = tuple(_buffer(item) for item in inner.split(",") if item.strip())
+    elif body.startswith("results-"):  # output 0: the outputs of a new `results`
+        fields["outputs"] = (_numbers(body.removeprefix("results-")),)
+    elif body.startswith("tb-results-"):  # output i >= 1, after output i - 1
+        index, values = body.removeprefix("tb-results-").split("-", 1)
+        earlier = fields.get("outputs", ())
+        if int(index) != len(earlier) or not earlier:
+            raise ValueError(f"output {index} out of order")
+        fields["outputs"] = (*earlier, _numbers(values))
     for prefix, key in _NUMBERS.items():
         if body.startswith(prefix):
             fields[key] = int(body.removeprefix(prefix))

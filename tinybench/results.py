@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ SCHEMA_VERSION = 4
 # names its top `functions` (empty: version 3 did not attribute a layer's cycles to functions);
 # and `weights` was added, part of the key: every earlier run of a task ran its twin, any other
 # run a user's file.
+# And the output check of a model with several outputs holds each one's check in `outputs`
+# (empty before: every model had one output).
 
 
 def _power_of_board(raw: dict) -> dict:
@@ -124,6 +127,9 @@ class OutputCheck:
     reference: str = "litert"  # the host engine that gave the expected outputs
     dtype: str = "int8"  # the output's type
     state: str = "none"  # a stateful model's: "reset" before each inference, on host and device
+    # A model with several outputs: each one's check, in the model's order; the fields above
+    # are then those of the worst of them (see `of_outputs`)
+    outputs: tuple[OutputCheck, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -131,7 +137,28 @@ class OutputCheck:
 
     @property
     def passed(self) -> bool:
-        return self.max_abs_diff <= self.tolerance
+        return self.max_abs_diff <= self.tolerance and all(o.passed for o in self.outputs)
+
+    @classmethod
+    def of_outputs(cls, checks: Sequence[OutputCheck]) -> OutputCheck:
+        """The check of a model whose outputs were checked one by one: a single output's own,
+        or the worst of several (a failing one first, then the largest share of its tolerance)
+        holding them all."""
+        if len(checks) == 1:
+            return checks[0]
+
+        def badness(check: OutputCheck) -> tuple[bool, float]:
+            if check.tolerance:
+                share = check.max_abs_diff / check.tolerance
+            else:
+                share = math.inf if check.max_abs_diff else 0.0
+            return not check.passed, share
+
+        return dataclasses.replace(max(checks, key=badness), outputs=tuple(checks))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> OutputCheck:
+        return cls(**{**raw, "outputs": tuple(cls.from_dict(o) for o in raw.get("outputs", ()))})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -287,7 +314,7 @@ class Record:
         if raw.get("memory") is not None:
             raw["memory"] = Memory(**raw["memory"])
         if raw.get("check") is not None:
-            raw["check"] = OutputCheck(**raw["check"])
+            raw["check"] = OutputCheck.from_dict(raw["check"])
         if raw.get("accuracy") is not None:
             accuracy = raw["accuracy"]
             raw["accuracy"] = Accuracy(**{**accuracy,

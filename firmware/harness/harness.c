@@ -2,8 +2,9 @@
  *
  * Commands end with '%'. Standard: name, profile, timestamp, db load N, db <hex>, db print,
  * infer N W, results. Replies start with "m-" (or "e-" for errors) and every command ends
- * with "m-ready". tinybench's own reply lines start with "m-tb-". Only th_* functions are
- * used here; the engine and the board stay behind the port layer.
+ * with "m-ready". tinybench's own reply lines start with "m-tb-"; its one command extension,
+ * `db load N I`, loads input I of a model with several inputs. Only th_* functions are used
+ * here; the engine and the board stay behind the port layer.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +16,7 @@
 #define TB_MODEL "unknown"
 #endif
 #ifndef TB_DB_CAPACITY
-#define TB_DB_CAPACITY 1024 /* bytes; backends raise it to their input size */
+#define TB_DB_CAPACITY 1024 /* bytes; backends raise it to the sum of their input sizes */
 #endif
 
 enum {
@@ -24,9 +25,10 @@ enum {
 };
 
 static int init_status; /* tb_backend_init()'s result: nothing runs on a failed engine */
-static uint8_t db[TB_DB_CAPACITY];
-static size_t db_expected; /* set by `db load N` */
-static size_t db_filled;
+static uint8_t db[TB_DB_CAPACITY]; /* the inputs back to back, in the model's order */
+static size_t db_input;            /* the input `db load` selected */
+static size_t db_expected;         /* set by `db load N` */
+static size_t db_filled[TB_INPUTS]; /* bytes of each input loaded */
 
 /* Parse a decimal number; returns a pointer past it, or NULL if there is none. */
 static const char *parse_uint(const char *s, uint32_t *value)
@@ -56,24 +58,46 @@ static int hex_digit(char c)
     return -1;
 }
 
+/* Where input `i` starts in db: the inputs before it, at their sizes. */
+static size_t db_start(size_t i)
+{
+    size_t start = 0;
+    for (size_t j = 0; j < i; ++j) {
+        start += th_input_size(j);
+    }
+    return start;
+}
+
+/* `db load N` (input 0) or tinybench's `db load N I` (input I). */
 static void db_load(const char *arg)
 {
-    uint32_t n;
+    uint32_t n, input = 0;
     const char *end = parse_uint(arg, &n);
+    if (end != NULL && *end == ' ') {
+        end = parse_uint(end + 1, &input);
+    }
     if (end == NULL || *end != '\0') {
-        th_printf("e-[db load needs a byte count]\r\n");
-    } else if (n > TB_DB_CAPACITY) {
+        th_printf("e-[db load needs a byte count and optionally an input number]\r\n");
+    } else if (input >= TB_INPUTS) {
+        th_printf("e-[db load input %lu: the model has %u inputs]\r\n", (unsigned long)input,
+                  (unsigned)TB_INPUTS);
+    } else if (input > 0 && init_status != 0) { /* a failed engine cannot tell input sizes */
+        th_printf("e-[the engine failed to initialise: %d]\r\n", init_status);
+    } else if (db_start(input) + n > TB_DB_CAPACITY) {
         th_printf("e-[db load %lu exceeds the harness buffer of %u bytes]\r\n", (unsigned long)n,
                   (unsigned)TB_DB_CAPACITY);
     } else {
+        db_input = input;
         db_expected = n;
-        db_filled = 0;
+        db_filled[input] = 0;
         th_printf("m-[Expecting %lu bytes]\r\n", (unsigned long)n);
     }
 }
 
 static void db_append(const char *hex)
 {
+    uint8_t *input = db + db_start(db_input);
+    size_t *filled = &db_filled[db_input];
     for (; hex[0] != '\0'; hex += 2) {
         int hi = hex_digit(hex[0]);
         int lo = hex[1] == '\0' ? -1 : hex_digit(hex[1]);
@@ -81,31 +105,35 @@ static void db_append(const char *hex)
             th_printf("e-[db expects pairs of hex digits]\r\n");
             return;
         }
-        if (db_filled >= db_expected) {
+        if (*filled >= db_expected) {
             th_printf("e-[db got more than the %lu bytes announced]\r\n",
                       (unsigned long)db_expected);
             return;
         }
-        db[db_filled++] = (uint8_t)(hi << 4 | lo);
+        input[(*filled)++] = (uint8_t)(hi << 4 | lo);
     }
-    if (db_filled == db_expected) {
+    if (*filled == db_expected) {
         th_printf("m-load-done\r\n");
     }
 }
 
+/* The bytes of the input `db load` selected loaded so far. */
 static void db_print(void)
 {
+    const uint8_t *input = db + db_start(db_input);
     th_printf("m-buffer-");
-    for (size_t i = 0; i < db_filled; ++i) {
-        th_printf(i == 0 ? "%02x" : " %02x", db[i]);
+    for (size_t i = 0; i < db_filled[db_input]; ++i) {
+        th_printf(i == 0 ? "%02x" : " %02x", input[i]);
     }
     th_printf("\r\n");
 }
 
-/* Load the input before every inference: engines may reuse the input tensor's memory. */
+/* Load the inputs before every inference: engines may reuse the input tensors' memory. */
 static int infer_once(struct th_lap *lap)
 {
-    th_load_tensor(db, db_filled);
+    for (size_t i = 0; i < TB_INPUTS; ++i) {
+        th_load_tensor(i, db + db_start(i), db_filled[i]);
+    }
     int status = th_infer(lap);
     if (status != 0) {
         th_printf("e-[tb_backend_invoke failed: %d]\r\n", status);
@@ -126,10 +154,13 @@ static void infer(const char *arg)
         th_printf("e-[the engine failed to initialise: %d]\r\n", init_status);
         return;
     }
-    if (db_filled != th_input_size()) {
-        th_printf("e-[input has %lu of %lu bytes; send db load and db first]\r\n",
-                  (unsigned long)db_filled, (unsigned long)th_input_size());
-        return;
+    for (size_t i = 0; i < TB_INPUTS; ++i) {
+        if (db_filled[i] != th_input_size(i)) {
+            th_printf("e-[input %lu has %lu of %lu bytes; send db load and db first]\r\n",
+                      (unsigned long)i, (unsigned long)db_filled[i],
+                      (unsigned long)th_input_size(i));
+            return;
+        }
     }
     struct th_lap lap;
     th_printf("m-warmup-start-%lu\r\n", (unsigned long)warmups);

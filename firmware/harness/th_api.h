@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The model's inputs and outputs: a backend's build defines the counts (1 each by default). */
+#ifndef TB_INPUTS
+#define TB_INPUTS 1
+#endif
+#ifndef TB_OUTPUTS
+#define TB_OUTPUTS 1
+#endif
+
 /* Two readings of the cycle clock around one inference. */
 struct th_lap {
     uint64_t start;
@@ -20,9 +28,9 @@ int th_final_initialize(void);
 void th_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int th_getchar(void);
 
-/* Copy `n` bytes into the engine's input tensor; -1 if `n` is not the input's size. */
-int th_load_tensor(const uint8_t *data, size_t n);
-size_t th_input_size(void);
+/* Copy `n` bytes into the engine's input `i`; -1 if `n` is not that input's size. */
+int th_load_tensor(size_t i, const uint8_t *data, size_t n);
+size_t th_input_size(size_t i);
 
 /* One inference between two reads of the DWT cycle counter; returns the engine's status. */
 int th_infer(struct th_lap *lap);
@@ -31,7 +39,8 @@ int th_infer(struct th_lap *lap);
 uint64_t th_timestamp_us(void);
 uint64_t th_cycles_to_us(uint64_t cycles);
 
-/* Print the output tensor as `m-results-[v0,v1,...]` (raw int8 values). */
+/* Print output 0 as `m-results-[v0,v1,...]` and each further output i as
+ * `m-tb-results-<i>-[...]` (raw bytes as int8 values). */
 void th_results(void);
 
 const char *th_engine_name(void);

@@ -118,17 +118,17 @@ int th_getchar(void)
     return tb_uart_getc();
 }
 
-size_t th_input_size(void)
+size_t th_input_size(size_t i)
 {
-    return tb_backend_input_size();
+    return tb_backend_input_size(i);
 }
 
-int th_load_tensor(const uint8_t *data, size_t n)
+int th_load_tensor(size_t i, const uint8_t *data, size_t n)
 {
-    if (n != tb_backend_input_size()) {
+    if (n != tb_backend_input_size(i)) {
         return -1;
     }
-    memcpy(tb_backend_input(), data, n);
+    memcpy(tb_backend_input(i), data, n);
     return 0;
 }
 
@@ -206,13 +206,19 @@ uint64_t th_timestamp_us(void)
 
 void th_results(void)
 {
-    const int8_t *out = tb_backend_output();
-    size_t n = tb_backend_output_size();
-    th_printf("m-results-[");
-    for (size_t i = 0; i < n; ++i) {
-        th_printf(i == 0 ? "%d" : ",%d", out[i]);
+    for (size_t o = 0; o < TB_OUTPUTS; ++o) {
+        const int8_t *out = tb_backend_output(o);
+        size_t n = tb_backend_output_size(o);
+        if (o == 0) {
+            th_printf("m-results-[");
+        } else {
+            th_printf("m-tb-results-%lu-[", (unsigned long)o);
+        }
+        for (size_t i = 0; i < n; ++i) {
+            th_printf(i == 0 ? "%d" : ",%d", out[i]);
+        }
+        th_printf("]\r\n");
     }
-    th_printf("]\r\n");
 }
 
 const char *th_engine_name(void)

@@ -38,5 +38,5 @@ def test_the_minimal_firmware_runs(board, simulator):
     session = parse_session(result.uart_output)
     assert session.errors == () and session.infer_done
     assert session.clock_hz == target.clock_hz  # its clock set-up found every ready flag
-    assert list(session.outputs) == reference_outputs(DATA)
+    assert list(session.outputs[0]) == reference_outputs(DATA)
     assert result.exit_reason == "idle" and result.instructions > 0 and result.cycles > 0

@@ -47,7 +47,7 @@ def test_a_session_reports_outputs_cycles_arena_and_stack(board):
     assert session.errors == ()
     assert session.infer_done
     assert (session.name, session.model) == ("tinybench-minimal", "minimal")
-    assert list(session.outputs) == reference_outputs(data)
+    assert list(session.outputs[0]) == reference_outputs(data)
     # two cycle-counter reads per inference, warm-ups included, and no others
     assert len(result.marks) == 2 * (3 + 2)
     pairs = zip(result.marks[::2], result.marks[1::2], strict=True)
@@ -60,11 +60,14 @@ def test_a_session_reports_outputs_cycles_arena_and_stack(board):
 
 
 def test_protocol_errors_are_reported_and_the_device_stays_ready():
-    script = b"infer 1 0%db load 65%db load 2%db zz%db 0102%db 03%bogus%infer 0 0%timestamp%"
+    script = (b"infer 1 0%db load 65%db load 2 1%db load 2 x%db load 2%db zz%db 0102%db 03%bogus%"
+              b"infer 0 0%timestamp%")
     _, session = run("nrf52840", script)
     assert session.errors == (
-        "input has 0 of 64 bytes; send db load and db first",
+        "input 0 has 0 of 64 bytes; send db load and db first",
         "db load 65 exceeds the harness buffer of 64 bytes",
+        "db load input 1: the model has 1 inputs",
+        "db load needs a byte count and optionally an input number",
         "db expects pairs of hex digits",
         "db got more than the 2 bytes announced",
         "Unknown command: bogus",

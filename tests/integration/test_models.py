@@ -43,10 +43,10 @@ def test_conversion_is_byte_identical(exported, name):
 @pytest.mark.parametrize("name", TASKS)
 def test_golden_outputs_depend_on_the_inputs(exported, name):
     data = golden(exported[name], count=4, seed=0)
-    assert [x.shape for x in data.inputs] == [TASKS[name].input_shape] * 4
-    assert [y.shape for y in data.outputs] == [TASKS[name].output_shape] * 4
-    assert all(y.dtype == np.int8 for y in data.outputs)
-    assert len({y.tobytes() for y in data.outputs}) > 1
+    assert [x.shape for (x,) in data.inputs] == [TASKS[name].input_shape] * 4
+    assert [y.shape for (y,) in data.outputs] == [TASKS[name].output_shape] * 4
+    assert all(y.dtype == np.int8 for (y,) in data.outputs)
+    assert len({y.tobytes() for (y,) in data.outputs}) > 1
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -54,7 +54,7 @@ def test_the_two_reference_engines_differ_only_on_fully_connected_rounding(expor
     litert = golden(exported[name], count=5, seed=0, engine="litert")
     tflm = golden(exported[name], count=5, seed=0, engine="tflm")
     worst = max(int(np.abs(a.astype(int) - b.astype(int)).max())
-                for a, b in zip(litert.outputs, tflm.outputs, strict=True))
+                for (a,), (b,) in zip(litert.outputs, tflm.outputs, strict=True))
     # ad01's ten int8 FULLY_CONNECTED layers round differently in TFLM (4 steps at most here,
     # compounded over the layers); the other models agree exactly
     assert (worst > 0) == (name == "ad01") and worst <= 4

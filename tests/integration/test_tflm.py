@@ -36,12 +36,12 @@ def test_kws_is_bit_exact_with_the_reference_kernels(
     sources = backend.generate(model, board, tmp_path, arena_probe)
     firmware = build_firmware(sources, board)
     reference = golden(model, count=1, engine=backend.reference)
-    script = session_script(reference.inputs[0].tobytes())
+    script = session_script([x.tobytes() for x in reference.inputs[0]])
     session = parse_session(IssSimulator().run(firmware.elf, board, script, BUDGET).uart_output)
 
     assert session.errors == ()
     assert session.name == f"tinybench-{backend.name}"
-    assert session.outputs == tuple(int(v) for v in reference.outputs[0].ravel())
+    assert session.outputs == tuple(tuple(int(v) for v in y.ravel()) for y in reference.outputs[0])
     required = int(sources.extra["arena_required_bytes"])
     assert int(sources.extra["arena_bytes"]) == final_arena(required)
     assert 0 < session.arena_bytes <= required  # TFLM's figure leaves out temporary use

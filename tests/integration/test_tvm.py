@@ -118,8 +118,8 @@ def run_on_host(model: Path, workdir: Path, inputs: list[np.ndarray]) -> np.ndar
 
 def max_error(model: Path, workdir: Path) -> int:
     reference = golden(model, count=5)
-    outputs = run_on_host(model, workdir, reference.inputs)
-    expected = np.stack([o.reshape(-1) for o in reference.outputs]).astype(int)
+    outputs = run_on_host(model, workdir, [x for (x,) in reference.inputs])
+    expected = np.stack([o.reshape(-1) for (o,) in reference.outputs]).astype(int)
     return int(np.abs(outputs.astype(int) - expected).max())
 
 

@@ -88,8 +88,9 @@ def target(model: str = "ad01", inputs: int = 2) -> Prepared:
     memory = MemoryReport(board="nrf52840", flash_bytes=1000, ram_bytes=200, text_bytes=900,
                           data_bytes=100, bss_bytes=100, flash_sections={}, ram_sections={},
                           flash_components={}, ram_components={})
-    data = [np.full(4, i, np.int8) for i in range(inputs)]
-    golden = Golden(inputs=data, outputs=[np.array(OUTPUTS, np.int8)] * inputs)
+    data = [(np.full(4, i, np.int8),) for i in range(inputs)]
+    golden = Golden(inputs=data, outputs=[(np.array(OUTPUTS, np.int8),)] * inputs,
+                    output_steps=(None,))
     spec = RunSpec("ad01", "tvm", "nrf52840", inputs=inputs)
     return Prepared(spec, firmware, memory, golden, model_hash="h", tools={"gcc": "12"})
 
@@ -98,7 +99,7 @@ def test_a_session_skips_boot_messages_and_reads_the_replies():
     with FakeDevice(replies) as device, Dut(device.port, timeout=5) as dut:
         dut.sync()
         session = run_session(dut, bytes(4), runs=3, warmups=1)
-    assert session.outputs == tuple(OUTPUTS)
+    assert session.outputs == (tuple(OUTPUTS),)
     assert session.cycles == (500, 400, 450)
     assert session.lap_us == 30
 

@@ -143,6 +143,13 @@ def test_float_inputs_are_read_and_runnable(write):
     check_runnable(info)
 
 
+def test_the_types_of_all_tensors_are_read(write):
+    assert inspect_model(write(model_bytes())).dtypes == {"int8"}
+    info = inspect_model(write(model_bytes(input_type=tflite.TensorType.INT16)))
+    assert info.dtypes == {"int8", "int16"}
+    check_runnable(info)
+
+
 def test_variable_tensors_make_a_model_stateful(write):
     assert not inspect_model(write(model_bytes())).stateful
     assert inspect_model(write(model_bytes(variable=True))).stateful
@@ -196,14 +203,14 @@ def test_golden_runs_the_reference_kernels_and_caches(write, tmp_path, monkeypat
     model = write(model_bytes())
     first = golden(model, count=3, seed=7)
     assert len(first.inputs) == len(first.outputs) == 3
-    assert {(x.dtype, x.shape) for x in first.inputs} == {(np.dtype("int8"), (1, 4))}
-    assert {(y.dtype, y.shape) for y in first.outputs} == {(np.dtype("int8"), (1, 3))}
+    assert {(x.dtype, x.shape) for (x,) in first.inputs} == {(np.dtype("int8"), (1, 4))}
+    assert {(y.dtype, y.shape) for (y,) in first.outputs} == {(np.dtype("int8"), (1, 3))}
     assert len(list((tmp_path / "cache" / "golden").glob("*.npz"))) == 1
     again = golden(model, count=3, seed=7)
     assert all(np.array_equal(a, b) for a, b in zip(first.inputs, again.inputs, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(first.outputs, again.outputs, strict=True))
     other = golden(model, count=3, seed=8)
-    assert not np.array_equal(first.inputs[0], other.inputs[0])
+    assert not np.array_equal(first.inputs[0][0], other.inputs[0][0])
 
 
 def test_golden_names_an_op_the_host_cannot_run(write, tmp_path, monkeypatch):
@@ -218,7 +225,7 @@ def test_golden_runs_each_reference_engine_and_keeps_them_apart(write, tmp_path,
     litert = golden(model, count=2, engine="litert")
     tflm = golden(model, count=2, engine="tflm")
     assert all(np.array_equal(a, b) for a, b in zip(litert.inputs, tflm.inputs, strict=True))
-    assert {(y.dtype, y.shape) for y in tflm.outputs} == {(np.dtype("int8"), (1, 3))}
+    assert {(y.dtype, y.shape) for (y,) in tflm.outputs} == {(np.dtype("int8"), (1, 3))}
     assert len(list((tmp_path / "cache" / "golden").glob("*-tflm-*.npz"))) == 1
     with pytest.raises(ConfigError, match="unknown reference engine 'tvm'"):
         golden(model, engine="tvm")

@@ -52,7 +52,8 @@ class FakeSimulator:
         return "fake 1"
 
 
-GOLDEN = Golden(inputs=[np.zeros(4, np.int8)] * 2, outputs=[np.array([1, -2, 3], np.int8)] * 2)
+GOLDEN = Golden(inputs=[(np.zeros(4, np.int8),)] * 2,
+                outputs=[(np.array([1, -2, 3], np.int8),)] * 2, output_steps=(None,))
 
 
 def fail(error: Exception):
@@ -79,7 +80,7 @@ def stages(tmp_path, monkeypatch) -> Stages:
 
     def simulate(simulator, firmware, golden):
         return Measured(cycles=500, instructions=400, arena_bytes=64, stack_bytes=32,
-                        outputs=[o.astype(np.int16) for o in golden.outputs])
+                        outputs=[(o[0].astype(np.int16),) for o in golden.outputs])
 
     backends = {
         "broken": FakeBackend(error=BuildError("kernel generation failed\ndetail\nerror: bad op")),
@@ -135,7 +136,7 @@ def test_a_run_through_every_stage_is_an_ok_record_of_what_was_prepared(stages):
 
 def _wrong_size(simulator, firmware, golden):
     return Measured(cycles=1, instructions=1, arena_bytes=None, stack_bytes=None,
-                    outputs=[np.zeros(2, np.int16)] * 2)
+                    outputs=[(np.zeros(2, np.int16),)] * 2)
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,15 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tinybench.errors import ConfigError
+from tinybench.errors import ConfigError, SimulationError
 from tinybench.protocol import (
     CHUNK_BYTES,
     Session,
     all_outputs,
     many_inputs_script,
+    output_tensors,
     parse_session,
     session_commands,
     session_script,
@@ -49,7 +51,7 @@ def test_parse_a_recorded_session():
         cycles=(3356, 3356, 3356),
         arena_bytes=74,
         stack_bytes=528,
-        outputs=(127, -50, -128, 127, 127, 127, 127, -63, 127, 99),
+        outputs=((127, -50, -128, 127, 127, 127, 127, -63, 127, 99),),
         errors=("Unknown command: bogus",),
         infer_done=True,
     )
@@ -90,3 +92,27 @@ def test_a_many_inputs_session_identifies_once_and_infers_once_per_input():
 def test_every_result_of_a_session_is_read_in_order():
     replies = "m-results-[1,-2]\r\nm-ready\r\nm-lap-us-5\r\nm-results-[3]\r\nm-results-[]\r\n"
     assert all_outputs(replies.encode()) == [(1, -2), (3,), ()]
+
+
+def test_several_inputs_are_each_loaded_by_number():
+    commands = session_commands([b"\1\2", b"\3"], runs=1)
+    assert commands[2:] == ["db load 2 0", "db 0102", "db load 1 1", "db 03", "infer 1 0",
+                            "results"]
+    assert session_commands([b"\1\2"])[2:4] == ["db load 2", "db 0102"]  # MLPerf Tiny's own
+
+
+def test_each_output_is_read_in_the_models_order():
+    replies = "m-results-[1,-2]\r\nm-tb-results-1-[3]\r\nm-tb-results-2-[]\r\nm-ready\r\n"
+    assert parse_session(replies).outputs == ((1, -2), (3,), ())
+    assert all_outputs(replies) == [(1, -2)]
+    shuffled = parse_session("m-results-[1]\r\nm-tb-results-2-[3]\r\n")
+    assert shuffled.outputs == ((1,),)
+    assert shuffled.errors == ("unreadable reply: m-tb-results-2-[3]",)
+
+
+def test_outputs_are_read_in_their_types():
+    session = Session(outputs=((1, 0), (0, 0, 128 - 256, 63)))
+    small, real = output_tensors(session, [np.dtype("int16"), np.dtype("float32")])
+    assert small.tolist() == [1] and real.tolist() == [1.0]
+    with pytest.raises(SimulationError, match="returned 2 outputs, the model has 1"):
+        output_tensors(session, [np.dtype("int16")])

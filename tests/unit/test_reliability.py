@@ -110,8 +110,8 @@ def test_a_damaged_arena_measurement_is_measured_again(tmp_path, monkeypatch):
     lib.path.write_bytes(b"!<arch>\n")
     probes = []
 
-    def probe(sources, board, input_size: int) -> int:
-        probes.append(input_size)
+    def probe(sources, board, input_sizes: tuple[int, ...]) -> int:
+        probes.append(input_sizes)
         return 1000
 
     args = (TFLM, model, get_board("nrf52840"), lib, ("FULLY_CONNECTED",), tmp_path / "w", probe)
@@ -119,7 +119,7 @@ def test_a_damaged_arena_measurement_is_measured_again(tmp_path, monkeypatch):
     (cached,) = (tmp_path / "cache" / "tflm" / "arena").glob("*.json")
     cached.write_text('{"arena_required_bytes": 10}\n')  # plausible, and wrong
     assert tflm._arena_required(*args) == 1000
-    assert probes == [4, 4]
+    assert probes == [(4,), (4,)]
 
 
 # -- models a backend cannot run are refused at the generate stage, naming op and backend

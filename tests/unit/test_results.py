@@ -258,3 +258,16 @@ def test_a_killed_writer_leaves_earlier_records_intact(tmp_path):
     cycles = [r.cycles for r in load_records(tmp_path)]  # every line parses
     assert len(cycles) >= 50
     assert cycles == list(range(len(cycles)))
+
+
+def test_a_model_with_several_outputs_is_checked_by_each_and_shows_the_worst():
+    exact = OutputCheck(inputs=2, max_abs_diff=0, dtype="int8")
+    close = OutputCheck(inputs=2, max_abs_diff=0.01, tolerance=0.02, dtype="float32")
+    off = OutputCheck(inputs=2, max_abs_diff=3, tolerance=1, dtype="int16")
+    assert OutputCheck.of_outputs([exact]) == exact
+    both = OutputCheck.of_outputs([exact, close])
+    assert both.passed and both.dtype == "float32" and both.outputs == (exact, close)
+    worst = OutputCheck.of_outputs([close, off, exact])
+    assert not worst.passed and worst.max_abs_diff == 3
+    record = _record(check=worst)
+    assert parse_record(record.to_json(), "f.jsonl:1") == record

@@ -40,7 +40,8 @@ RESOLVER_H = """
 def _inspected(ops: dict[str, int]) -> SimpleNamespace:
     """What inspect_model says about a KWS-shaped model with `ops`."""
     x = SimpleNamespace(shape=(1, 49, 10, 1), dtype="int8")
-    return SimpleNamespace(ops=ops, inputs=(x,))
+    y = SimpleNamespace(shape=(1, 12), dtype="int8")
+    return SimpleNamespace(ops=ops, inputs=(x,), outputs=(y,))
 
 
 def test_kernel_list_comes_from_sources_inc(tmp_path: Path) -> None:
@@ -146,7 +147,7 @@ def test_model_ops_and_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
     inspected = _inspected({"SOFTMAX": 1, "CONV_2D": 5})
     monkeypatch.setattr(inspect, "inspect_model", lambda path: inspected)
     assert tflm.model_ops(Path("kws01.tflite")) == ("CONV_2D", "SOFTMAX")
-    assert tflm.input_bytes(Path("kws01.tflite")) == 490
+    assert tflm.tensor_bytes(Path("kws01.tflite")) == ((490,), (12,))
     inspected = _inspected({"CONV_2D": 1, "CUSTOM:TbCustom": 1})
     with pytest.raises(ConfigError, match="CUSTOM:TbCustom, which the tflm backends cannot"):
         tflm.model_ops(Path("kws01.tflite"))

@@ -42,8 +42,8 @@ def plan() -> Plan:
         constants=(weights.tobytes(),),
         calls=(Call("dense", (0, 1, 2)), Call("quantize", (2, 3))),
         arena_bytes=48,
-        input=0,
-        output=3,
+        inputs=(0,),
+        outputs=(3,),
     )
 
 
@@ -77,11 +77,20 @@ def test_glue_calls_the_kernels_in_plan_order_with_their_tensors():
 
 def test_glue_exposes_the_input_and_output_tensors():
     c = emit(plan(), KERNELS, name="tvm")
-    assert "return (int8_t *)tensor0.data;" in c
-    assert "size_t tb_backend_input_size(void) { return 3; }" in c
-    assert "return (const int8_t *)tensor3.data;" in c
-    assert "size_t tb_backend_output_size(void) { return 2; }" in c
+    assert "static const DLTensor *const input_tensors[] = {&tensor0};" in c
+    assert "static const size_t input_sizes[] = {3};" in c
+    assert "static const DLTensor *const output_tensors[] = {&tensor3};" in c
+    assert "static const size_t output_sizes[] = {2};" in c
     assert 'return "tvm";' in c
+
+
+def test_glue_exposes_every_input_and_output_in_the_models_order():
+    two = replace(plan(), inputs=(0, 2), outputs=(3, 2))
+    c = emit(two, KERNELS)
+    assert "input_tensors[] = {&tensor0, &tensor2};" in c
+    assert "input_sizes[] = {3, 8};" in c
+    assert "output_tensors[] = {&tensor3, &tensor2};" in c
+    assert "output_sizes[] = {2, 8};" in c
 
 
 def test_blocks_alive_at_the_same_call_never_share_bytes():

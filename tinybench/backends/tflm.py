@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinybench import deps
-from tinybench.artifacts import ArenaProbe, FirmwareSources
+from tinybench.artifacts import ArenaProbe, FirmwareSources, io_defines
 from tinybench.backends.tflm_lib import (
     COMPONENTS,
     Kernels,
@@ -75,6 +75,7 @@ class TflmBackend:
                  workdir: Path, required: int | None) -> FirmwareSources:
         """The sources with an arena of `arena` bytes; `required` None makes the probe."""
         workdir.mkdir(parents=True, exist_ok=True)
+        inputs, outputs = tensor_bytes(model)
         table = op_table(deps.locate("tflm"))
         header = model_header(table, ops, arena, self.name, is_stateful(model))
         atomic_write(workdir / "tb_tflm_model.h", header)
@@ -84,7 +85,7 @@ class TflmBackend:
             sources=(GLUE, workdir / "tb_tflm_model.cc"),
             include_dirs=(workdir,),
             defines=(f'TB_MODEL="{model.stem.split("-")[0]}"',
-                     f"TB_DB_CAPACITY={input_bytes(model)}",
+                     f"TB_DB_CAPACITY={sum(inputs)}", *io_defines(len(inputs), len(outputs)),
                      *(("TB_TFLM_ARENA_PROBE",) if required is None else ())),
             libraries=(lib.path,),
             cflags=lib.cxxflags,
@@ -114,11 +115,15 @@ def is_stateful(model: Path) -> bool:
     return inspect_model(model).stateful
 
 
-def input_bytes(model: Path) -> int:
-    """Size of the model's input tensor in bytes."""
+def tensor_bytes(model: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The size in bytes of each of the model's inputs and of each of its outputs."""
     from tinybench.models.inspect import inspect_model
 
-    tensor = inspect_model(model).inputs[0]
+    info = inspect_model(model)
+    return tuple(_nbytes(t) for t in info.inputs), tuple(_nbytes(t) for t in info.outputs)
+
+
+def _nbytes(tensor) -> int:
     return prod(tensor.shape) * np.dtype(tensor.dtype).itemsize
 
 
@@ -187,7 +192,7 @@ def _arena_required(backend: TflmBackend, model: Path, board: Board, lib: TflmLi
         if not intact(cached):
             generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
             sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
-            required = probe(sources, board, input_bytes(model))
+            required = probe(sources, board, tensor_bytes(model)[0])
             if not 0 < required <= generous:
                 raise BuildError(f"{model.name}: the arena probe reported {required} bytes")
             write_sealed(cached, json.dumps({"arena_required_bytes": required}) + "\n")

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tinybench.artifacts import ArenaProbe, FirmwareSources
+from tinybench.artifacts import ArenaProbe, FirmwareSources, io_defines
 from tinybench.backends.tvm_glue import (
     Buffer,
     Call,
@@ -91,9 +91,14 @@ class TvmBackend:
         from tinybench.models.inspect import builtin_ops, inspect_model
 
         builtin_ops(model, f"the {self.name} backend")  # refuse custom ops before any work
-        if inspect_model(model).stateful:
+        info = inspect_model(model)
+        if info.stateful:
             raise ConfigError(f"{model.name} keeps state between inferences (variable "
                               f"tensors), which the {self.name} backend cannot reset; use tflm")
+        if "int16" in info.dtypes:  # its importer fails on them with an unrelated message
+            raise ConfigError(f"{model.name} has int16 tensors (16x8 quantization), which TVM's "
+                              f"TFLite importer does not take: the {self.name} backend cannot "
+                              "run it; use tflm or cmsis-nn")
         import tvm
 
         here = Path(__file__).parent
@@ -109,7 +114,8 @@ class TvmBackend:
                          "workspace_bytes": workspace_bytes(kernels),
                          "kernel_calls": len(plan.calls),
                          "layers": ",".join(call.kernel for call in plan.calls),
-                         "input_bytes": nbytes(plan.tensors[plan.input])}
+                         "input_bytes": sum(nbytes(plan.tensors[i]) for i in plan.inputs),
+                         "inputs": len(plan.inputs), "outputs": len(plan.outputs)}
                 write_sealed(cached / FACTS, json.dumps(facts))
         workdir.mkdir(parents=True, exist_ok=True)
         for name in (KERNELS, GLUE):
@@ -120,10 +126,12 @@ class TvmBackend:
             sources=(workdir / KERNELS, workdir / GLUE, runtime_dir() / "tb_tvm_workspace.c"),
             include_dirs=(runtime_dir(), *tvm_include_dirs()),
             defines=(f'TB_MODEL="{model.stem.split("-")[0]}"',
-                     f"TB_DB_CAPACITY={facts['input_bytes']}"),
+                     f"TB_DB_CAPACITY={facts['input_bytes']}",
+                     *io_defines(facts["inputs"], facts["outputs"])),
             cflags=KERNEL_CFLAGS,
             versions={"tvm": facts["tvm_version"]},
-            extra={k: str(v) for k, v in facts.items() if k != "input_bytes"},
+            extra={k: str(v) for k, v in facts.items()
+                   if k not in ("input_bytes", "inputs", "outputs")},
             components={f"*/{KERNELS}": "kernels", f"*/{GLUE}": "model"},
         )
 
@@ -234,6 +242,7 @@ def read_plan(main: tvm.relax.Function) -> Plan:
     constants: list[bytes] = []
     calls: list[Call] = []
     where: dict[relax.Var, int] = {}  # variable → index in tensors
+    grouped: dict[relax.Var, tuple[int, ...]] = {}  # a tuple variable → its tensors (outputs)
     storage: dict[relax.Var, int] = {}  # storage variable → block
 
     def add(tensor: Tensor, block: int | None) -> int:
@@ -258,8 +267,8 @@ def read_plan(main: tvm.relax.Function) -> Plan:
             return where[arg]
         raise BuildError(f"the TVM plan passes an unsupported argument to a kernel: {arg}")
 
-    (param,) = main.params
-    where[param] = own(tuple(int(d) for d in param.ty.shape), str(param.ty.dtype))
+    for param in main.params:
+        where[param] = own(tuple(int(d) for d in param.ty.shape), str(param.ty.dtype))
     for binding in (b for blk in main.body.blocks for b in blk.bindings):
         var, value = binding.var, binding.value
         op = op_name(value)
@@ -279,23 +288,34 @@ def read_plan(main: tvm.relax.Function) -> Plan:
             calls.append(Call(value.op.name_hint, tuple(operand(a) for a in value.args)))
         elif isinstance(value, relax.Var):
             where[var] = where[value]
+        elif isinstance(value, relax.Tuple):
+            grouped[var] = tuple(operand(field) for field in value.fields)
         else:
             raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
-    output = operand(main.body.body)
+    result = main.body.body
+    if isinstance(result, relax.Tuple):
+        outputs = tuple(operand(field) for field in result.fields)
+    else:
+        outputs = grouped.get(result) or (operand(result),)
 
-    # a block lives from the first to the last call that touches it; the input must survive
-    # every inference and the output the end of one
+    # a block lives from the first to the last call that touches it; the inputs must survive
+    # every inference and the outputs the end of one
     end = len(calls)
     lives = [[end, -1] for _ in sizes]
     for index, call in enumerate(calls):
         for b in (block_of[t] for t in call.args if block_of[t] is not None):
             lives[b] = [min(lives[b][0], index), max(lives[b][1], index)]
-    lives[block_of[where[param]]] = [-1, end]
-    lives[block_of[output]][1] = end
+    inputs = tuple(where[param] for param in main.params)
+    for tensor in inputs:
+        lives[block_of[tensor]] = [-1, end]
+    for tensor in outputs:
+        if block_of[tensor] is None:
+            raise BuildError("an output of the model is a constant; tinybench cannot emit it")
+        lives[block_of[tensor]][1] = end
     offsets, arena = pack(sizes, [tuple(live) for live in lives])
     placed = tuple(
         t if b is None else replace(t, offset=offsets[b] + t.offset)
         for t, b in zip(tensors, block_of, strict=True)
     )
     buffers = tuple(Buffer(offsets[b], sizes[b], *lives[b]) for b in range(len(sizes)))
-    return Plan(placed, tuple(constants), tuple(calls), arena, where[param], output, buffers)
+    return Plan(placed, tuple(constants), tuple(calls), arena, inputs, outputs, buffers)

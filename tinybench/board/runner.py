@@ -22,8 +22,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from tinybench.accuracy import CHUNK, ChunkResult, Progress, evaluate, no_progress
 from tinybench.artifacts import LayerProfile
 from tinybench.boards import get_board
@@ -31,9 +29,10 @@ from tinybench.dataset import read_dataset
 from tinybench.errors import ConfigError, DeviceError, ToolNotFoundError
 from tinybench.pipeline import Prepared, Stages, model_file, output_check, session_profile
 from tinybench.protocol import (
+    Inputs,
     Session,
     completed_session,
-    output_tensor,
+    output_tensors,
     parse_session,
     session_commands,
 )
@@ -116,9 +115,9 @@ class Dut:
                               "was the board unplugged or reset?") from None
 
 
-def run_session(dut: Dut, tensor: bytes, runs: int, warmups: int) -> Session:
-    """One session: identify, load `tensor`, infer `runs` times after `warmups`, read outputs."""
-    lines = [line for command in session_commands(tensor, runs, warmups)
+def run_session(dut: Dut, inputs: Inputs, runs: int, warmups: int) -> Session:
+    """One session: identify, load `inputs`, infer `runs` times after `warmups`, read outputs."""
+    lines = [line for command in session_commands(inputs, runs, warmups)
              for line in dut.command(command)]
     session = completed_session("\n".join(lines), f"{dut.port}: the board", DeviceError)
     if len(session.cycles) != runs:
@@ -134,10 +133,10 @@ def run_on_board(target: Prepared, port: str, runs: int = 5, warmups: int = 1,
     with Dut(port, timeout) as dut:
         dut.sync()
         _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
-        sessions = [run_session(dut, tensor.tobytes(), runs, warmups)
-                    for tensor in target.golden.inputs]
-    check = output_check(target, [output_tensor(s, target.golden.outputs[0].dtype)
-                                  for s in sessions])
+        sessions = [run_session(dut, [x.tobytes() for x in sample], runs, warmups)
+                    for sample in target.golden.inputs]
+    dtypes = [x.dtype for x in target.golden.outputs[0]]
+    check = output_check(target, [output_tensors(s, dtypes) for s in sessions])
     cycles = [c for session in sessions for c in session.cycles]
     last = sessions[-1]
     board = get_board(spec.board)
@@ -164,7 +163,7 @@ def accuracy_on_board(target: Prepared, port: str, data: Path, timeout: float = 
 
         def run_chunk(inputs: list[bytes]) -> ChunkResult:
             sessions = [run_session(dut, tensor, runs=1, warmups=0) for tensor in inputs]
-            return ChunkResult([s.outputs for s in sessions], [s.cycles[0] for s in sessions],
+            return ChunkResult([s.outputs[0] for s in sessions], [s.cycles[0] for s in sessions],
                                [], sessions[-1].arena_bytes, sessions[-1].stack_bytes)
 
         return evaluate(board_target, model_file(target.spec.task, target.spec.weights), dataset,
@@ -178,7 +177,7 @@ def profile_on_board(target: Prepared, port: str, timeout: float = TIMEOUT) -> L
     with Dut(port, timeout) as dut:
         dut.sync()
         _check_model(parse_session("\n".join(dut.command("profile"))), target, port)
-        session = run_session(dut, target.golden.inputs[0].astype(np.int8).tobytes(), 1, 0)
+        session = run_session(dut, [x.tobytes() for x in target.golden.inputs[0]], 1, 0)
     if not session.layer_cycles:
         raise DeviceError(f"{port}: the board reported no layers; flash the profile build with "
                           f"tinybench board flash --profile --board {target.spec.board} "

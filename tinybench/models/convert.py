@@ -27,8 +27,8 @@ CALIBRATION_SAMPLES = 32
 
 # What `convert` makes: full-integer int8 (int8 I/O, the tasks' models); TensorFlow's default
 # post-training int8 quantization, which keeps float32 I/O behind QUANTIZE and DEQUANTIZE;
-# a plain float32 model.
-KINDS = ("int8", "float-io", "float32")
+# a plain float32 model; full-integer 16x8 (int16 activations and I/O, int8 weights).
+KINDS = ("int8", "float-io", "float32", "int16x8")
 
 
 def convert(task: Task, seed: int = 0, kind: str = "int8") -> bytes:
@@ -38,7 +38,6 @@ def convert(task: Task, seed: int = 0, kind: str = "int8") -> bytes:
     its global counters.
     """
     import keras
-    import tensorflow as tf
 
     keras.backend.clear_session()
     model = task.build()
@@ -46,22 +45,40 @@ def convert(task: Task, seed: int = 0, kind: str = "int8") -> bytes:
         -1.0, 1.0, size=(CALIBRATION_SAMPLES, *task.input_shape)
     ).astype(np.float32)
     _initialise(model, np.random.default_rng(seed), calibration.reshape(-1, *task.input_shape[1:]))
+    return flatbuffer(model, [(sample,) for sample in calibration], kind)
 
+
+def flatbuffer(model: keras.Model, calibration: list[tuple[np.ndarray, ...]], kind: str) -> bytes:
+    """`model` converted to a flatbuffer of `kind`, quantized (unless float32) on the
+    `calibration` samples: one array per Keras input each, in `model.inputs`' order (the
+    converter is given them by input name, as the flatbuffer may order its inputs otherwise)."""
+    import tensorflow as tf
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind '{kind}'; choose from {', '.join(KINDS)}")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if kind == "float32":
         return converter.convert()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([sample] for sample in calibration)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    if kind == "int8":
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+    names = [tensor.name for tensor in model.inputs]
+    converter.representative_dataset = lambda: (dict(zip(names, sample, strict=True))
+                                                for sample in calibration)
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        if kind == "int16x8" else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if kind in ("int8", "int16x8"):
+        io_type = tf.int16 if kind == "int16x8" else tf.int8
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
     # Dense layers per tensor, as in the MLPerf Tiny reference models (converted before
     # per-channel dense quantization became the default): per-channel FULLY_CONNECTED makes
     # the AD model larger and TFLM's arena 6x bigger than the reference's.
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    with warnings.catch_warnings():  # it asks for input statistics that calibration provides
+    with warnings.catch_warnings():
+        # it asks for input statistics that calibration provides, and its calibrator uses
+        # TensorFlow's own deprecated interpreter
         warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
+        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated", UserWarning)
         return converter.convert()
 
 

@@ -59,6 +59,7 @@ class ModelInfo:
     macs: int
     weight_bytes: int  # every constant buffer, counted once
     stateful: bool = False  # it keeps state between inferences (variable tensors, variables)
+    dtypes: frozenset[str] = frozenset()  # the types of all its tensors (weights included)
 
 
 def inspect_model(path: Path) -> ModelInfo:
@@ -84,13 +85,14 @@ IO_DTYPES = ("int8", "int16", "float32")  # input and output types tinybench fee
 
 
 def check_runnable(info: ModelInfo) -> None:
-    """ConfigError, in one line, unless tinybench can feed `info`'s input and check its output:
-    one of each, of a type in IO_DTYPES, with a fixed shape."""
+    """ConfigError, in one line, unless tinybench can feed `info`'s inputs and check its
+    outputs: at least one of each, each of a type in IO_DTYPES, with a fixed shape."""
     name = info.path.name
-    if len(info.inputs) != 1 or len(info.outputs) != 1:
+    if not info.inputs or not info.outputs:
         raise ConfigError(f"{name} has {len(info.inputs)} inputs and {len(info.outputs)} "
-                          "outputs; tinybench runs models with one of each")
-    for kind, tensor in (("input", info.inputs[0]), ("output", info.outputs[0])):
+                          "outputs; tinybench runs models with at least one of each")
+    tensors = [*(("input", t) for t in info.inputs), *(("output", t) for t in info.outputs)]
+    for kind, tensor in tensors:
         if tensor.dtype not in IO_DTYPES:
             raise ConfigError(f"{name}: {kind} '{tensor.name}' is {tensor.dtype}, which no "
                               f"backend runs; convert with {' or '.join(IO_DTYPES)} {kind}s")
@@ -133,10 +135,12 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
     layers: list[LayerInfo] = []
     used_buffers: set[int] = set()
     variables = False
+    dtypes: set[str] = set()
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
         variables |= any(t.IsVariable() for t in tensors)
+        dtypes |= {_dtype(t) for t in tensors}
         for o in range(graph.OperatorsLength()):
             op = graph.Operators(o)
             inputs = [tensors[i] if i >= 0 else None for i in _indices(op.Inputs, op.InputsLength)]
@@ -167,6 +171,7 @@ def _parse(path: Path, data: bytes) -> ModelInfo:
         macs=sum(layer.macs for layer in layers),
         weight_bytes=sum(buffer_sizes[b] for b in used_buffers),
         stateful=variables or not ops.keys().isdisjoint(_STATE_OPS),
+        dtypes=frozenset(dtypes),
     )
 
 
@@ -209,7 +214,7 @@ def _tensor(graph: tflite.SubGraph, index: int, step: float | None = None) -> Te
     return TensorInfo(
         name=name.decode() if name else f"tensor {index}",
         shape=_shape(tensor),
-        dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
+        dtype=_dtype(tensor),
         scale=scale,
         zero_point=zero_point,
         dynamic=_dynamic(signature, _shape(tensor)),
@@ -221,6 +226,10 @@ def _dynamic(signature: list[int], shape: tuple[int, ...]) -> bool:
     """Whether a dimension is sized at run time, a batch of one (see TensorInfo.dynamic) aside."""
     batch_of_one = bool(signature) and signature[0] == -1 and shape[:1] == (1,)
     return -1 in signature[1:] if batch_of_one else -1 in signature
+
+
+def _dtype(tensor: tflite.Tensor) -> str:
+    return _TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}")
 
 
 def _quantization(tensor: tflite.Tensor) -> tuple[float | None, int | None]:

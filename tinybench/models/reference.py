@@ -20,12 +20,15 @@ from tinybench.errors import ConfigError
 from tinybench.models.inspect import TensorInfo, check_runnable, inspect_model
 from tinybench.paths import cache_dir, content_hash, intact, locked, write_sealed
 
+Sample = tuple[np.ndarray, ...]  # one array per model input (or output), in the model's order
+
 
 @dataclass(frozen=True)
 class Golden:
-    inputs: list[np.ndarray]  # each in the model's input shape and dtype
-    outputs: list[np.ndarray]  # the reference output for the input at the same index
-    output_step: float | None = None  # a float output's dequantization step (TensorInfo.step)
+    inputs: list[Sample]  # each input in its shape and dtype
+    outputs: list[Sample]  # the reference outputs for the inputs at the same index
+    # each output's dequantization step if it is a float made by DEQUANTIZE (TensorInfo.step)
+    output_steps: tuple[float | None, ...] = ()
     stateful: bool = False  # the model keeps state: reset before each input (ModelInfo.stateful)
 
 
@@ -48,20 +51,34 @@ def golden(model: Path, count: int = 5, seed: int = 0, engine: str = "litert") -
     with locked(path):
         if not intact(path):
             rng = np.random.default_rng(seed)
-            inputs = [random_inputs(info.inputs[0], rng) for _ in range(count)]
+            inputs = [tuple(random_inputs(t, rng) for t in info.inputs) for _ in range(count)]
+            outputs = run(model, inputs)
             buffer = io.BytesIO()
-            np.savez(buffer, inputs=np.stack(inputs), outputs=np.stack(run(model, inputs)))
+            np.savez(buffer, **_columns("input", inputs), **_columns("output", outputs))
             write_sealed(path, buffer.getvalue())
         with np.load(path) as saved:
-            return Golden(list(saved["inputs"]), list(saved["outputs"]), info.outputs[0].step,
-                          info.stateful)
+            return Golden(_rows(saved, "input", len(info.inputs)),
+                          _rows(saved, "output", len(info.outputs)),
+                          tuple(t.step for t in info.outputs), info.stateful)
+
+
+def _columns(kind: str, samples: list[Sample]) -> dict[str, np.ndarray]:
+    """Each tensor over all samples, stacked: "input0", "input1", …"""
+    return {f"{kind}{i}": np.stack(column) for i, column in enumerate(zip(*samples, strict=True))}
+
+
+def _rows(saved: np.lib.npyio.NpzFile, kind: str, tensors: int) -> list[Sample]:
+    """The samples `_columns` stacked, one tuple of arrays each."""
+    columns = [saved[f"{kind}{i}"] for i in range(tensors)]
+    return list(zip(*columns, strict=True))
 
 
 def host_outputs(model: Path, inputs: list[np.ndarray], engine: str) -> list[np.ndarray]:
-    """`engine`'s outputs for each int8 input, uncached (accuracy mode brings its own inputs)."""
+    """`engine`'s output for each input of a model with one input and one output, uncached
+    (accuracy mode brings its own inputs)."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown reference engine '{engine}'; choose from {', '.join(ENGINES)}")
-    return ENGINES[engine][1](Path(model), inputs)
+    return [outputs[0] for outputs in ENGINES[engine][1](Path(model), [(x,) for x in inputs])]
 
 
 FLOAT_RANGE = 1.0  # float inputs are drawn from [-1, 1]: the range the tasks calibrate on
@@ -78,7 +95,7 @@ def random_inputs(tensor: TensorInfo, rng: np.random.Generator) -> np.ndarray:
     return rng.uniform(-FLOAT_RANGE, FLOAT_RANGE, size=tensor.shape).astype(dtype)
 
 
-def _litert(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def _litert(model: Path, inputs: list[Sample]) -> list[Sample]:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
@@ -89,18 +106,19 @@ def _litert(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     except (ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()[0]
         raise ConfigError(f"the host reference cannot run '{model}': {first}") from error
-    source = interpreter.get_input_details()[0]["index"]
-    sink = interpreter.get_output_details()[0]["index"]
+    sources = [d["index"] for d in interpreter.get_input_details()]  # in the model's order
+    sinks = [d["index"] for d in interpreter.get_output_details()]
     outputs = []
-    for x in inputs:
+    for sample in inputs:
         interpreter.reset_all_variables()  # each input from the initial state, as on a device
-        interpreter.set_tensor(source, x)
+        for source, x in zip(sources, sample, strict=True):
+            interpreter.set_tensor(source, x)
         interpreter.invoke()
-        outputs.append(interpreter.get_tensor(sink).copy())
+        outputs.append(tuple(interpreter.get_tensor(sink).copy() for sink in sinks))
     return outputs
 
 
-def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def _tflm(model: Path, inputs: list[Sample]) -> list[Sample]:
     from tflite_micro.python.tflite_micro import runtime
 
     try:
@@ -108,16 +126,18 @@ def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     except (ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()[0]
         raise ConfigError(f"the TFLM host reference cannot run '{model}': {first}") from error
+    count = len(inspect_model(model).outputs)
     outputs = []
-    for x in inputs:
+    for sample in inputs:
         interpreter.reset()  # each input from the initial state, as on a device
-        interpreter.set_input(x, 0)
+        for index, x in enumerate(sample):
+            interpreter.set_input(x, index)
         interpreter.invoke()
-        outputs.append(interpreter.get_output(0).copy())
+        outputs.append(tuple(interpreter.get_output(i).copy() for i in range(count)))
     return outputs
 
 
-Runner = Callable[[Path, list[np.ndarray]], list[np.ndarray]]
+Runner = Callable[[Path, list[Sample]], list[Sample]]
 ENGINES: dict[str, tuple[str, Runner]] = {  # engine → (its PyPI package, how to run it)
     "litert": ("ai-edge-litert", _litert),
     "tflm": ("tflite-micro", _tflm),

@@ -12,13 +12,15 @@ int tb_backend_init(void)
     return 0;
 }
 
-int8_t *tb_backend_input(void)
+int8_t *tb_backend_input(size_t i)
 {
+    (void)i; /* one input and one output */
     return input;
 }
 
-size_t tb_backend_input_size(void)
+size_t tb_backend_input_size(size_t i)
 {
+    (void)i; /* one input and one output */
     return sizeof input;
 }
 
@@ -35,13 +37,15 @@ int tb_backend_invoke(void)
     return 0;
 }
 
-const int8_t *tb_backend_output(void)
+const int8_t *tb_backend_output(size_t i)
 {
+    (void)i; /* one input and one output */
     return output;
 }
 
-size_t tb_backend_output_size(void)
+size_t tb_backend_output_size(size_t i)
 {
+    (void)i; /* one input and one output */
     return sizeof output;
 }
 

@@ -197,14 +197,14 @@ extern "C" int tb_backend_init(void)
     return 0;
 }
 
-extern "C" int8_t *tb_backend_input(void)
+extern "C" int8_t *tb_backend_input(size_t i)
 {
-    return static_cast<int8_t *>(interpreter->input(0)->data.data);
+    return static_cast<int8_t *>(interpreter->input(i)->data.data);
 }
 
-extern "C" size_t tb_backend_input_size(void)
+extern "C" size_t tb_backend_input_size(size_t i)
 {
-    return interpreter->input(0)->bytes;
+    return interpreter->input(i)->bytes;
 }
 
 /* A stateful model (TB_TFLM_RESET_STATE) starts each inference from its initial state, as
@@ -219,14 +219,14 @@ extern "C" int tb_backend_invoke(void)
     return interpreter->Invoke() == kTfLiteOk ? 0 : 1;
 }
 
-extern "C" const int8_t *tb_backend_output(void)
+extern "C" const int8_t *tb_backend_output(size_t i)
 {
-    return static_cast<const int8_t *>(interpreter->output(0)->data.data);
+    return static_cast<const int8_t *>(interpreter->output(i)->data.data);
 }
 
-extern "C" size_t tb_backend_output_size(void)
+extern "C" size_t tb_backend_output_size(size_t i)
 {
-    return interpreter->output(0)->bytes;
+    return interpreter->output(i)->bytes;
 }
 
 extern "C" size_t tb_backend_arena_used(void)
