@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_deps(commands)
     _add_report(commands)
     _add_compare(commands)
+    _add_validate(commands)
     _add_profile(commands)
     _add_board(commands)
     _add_history(commands)
@@ -254,6 +255,23 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     print(markdown_report(records))
     print(f"{len(records)} runs written to {args.output}"
           + (f", {kept} other runs kept" if kept else ""), file=sys.stderr)
+    return 0
+
+
+def _add_validate(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("validate", help="the official models' estimates next to measured "
+                            "MLPerf Tiny results (the silicon anchors)")
+    p.add_argument("results", type=Path, nargs="?", default=Path("results/baseline.jsonl"),
+                   metavar="RESULTS", help="results holding --weights reference runs "
+                   "(default results/baseline.jsonl)")
+    p.set_defaults(func=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from tinybench.reports.validation import validation_markdown
+    from tinybench.results import load_records
+
+    print(validation_markdown(load_records(args.results)), end="")
     return 0
 
 
