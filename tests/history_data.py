@@ -23,9 +23,10 @@ BOARDS = ("stm32f746", "nrf52840")
 
 
 def baseline_records() -> list[Record]:
-    """The 24 baseline records the histories are made of."""
+    """The 24 baseline records the histories are made of: the twins' runs of the four original
+    tasks on the two original boards."""
     return [record for record in load_records(BASELINE)
-            if record.task in TASKS and record.board in BOARDS]
+            if record.task in TASKS and record.board in BOARDS and record.weights == "twin"]
 
 
 def sha(commit: int) -> str:

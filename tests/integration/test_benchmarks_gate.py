@@ -78,7 +78,7 @@ def test_the_shards_and_the_gate_run_the_matrix_once_gate_and_summarise(tmp_path
         pytest.skip("the TFLM sources are not all present; this test does not download them")
     shards = yaml.safe_load(WORKFLOW.read_text())["jobs"]["benchmarks"]["strategy"]["matrix"][
         "shard"]
-    keys = sorted((t, "tvm", b, "iss") for t in ("ad01", "kws01")
+    keys = sorted((t, "tvm", b, "iss", "twin") for t in ("ad01", "kws01")
                   for b in ("nrf52840", "stm32f746"))
     work = tmp_path / "gate"  # the gate job's checkout, its shards' artifacts downloaded
     (work / "shards").mkdir(parents=True)
