@@ -15,6 +15,7 @@ from tinybench.history import commits, runs_by_commit
 from tinybench.reports.steps import Point, regressions
 from tinybench.reports.thresholds import thresholds_from_options
 from tinybench.results import METRICS, Key, Record
+from tinybench.spec import key_label
 
 TREND = thresholds_from_options(None)  # the gate's defaults: cycles, flash_bytes, ram_bytes
 
@@ -47,6 +48,7 @@ def _series(key: Key, runs: list[tuple[int, Record]]) -> dict:
     last_index, last = runs[-1]
     return {
         "key": list(key),
+        "label": key_label(key),  # as the command line labels the key
         "at": at,
         "values": values,
         "marks": marks,

@@ -37,10 +37,7 @@
 
   const sha = (commit) => DATA.commits[commit][0];
   const date = (commit) => DATA.commits[commit][1].slice(0, 10);
-  /* A series' name, as the command line labels a key: the weights only when not the twin's or a file's. */
-  const ordinary = (weights) => weights === "twin" || weights === "file";
-  const name = (series) =>
-    (ordinary(series.key[4]) ? series.key.slice(0, 4) : series.key).join(" · ");
+  const name = (series) => series.label.split("/").join(" · ");
   const seriesId = (series) => series.key.join("/");
 
   /* `node` inside a link to its commit, when the repository's address is known. */
