@@ -180,6 +180,17 @@ def test_backend_speed_ups_are_reference_over_backend(baseline):
     assert "tflm speed-up" not in table.columns
 
 
+def test_a_float_output_shows_its_absolute_difference_beside_integer_ones(current):
+    checked = [r for r in current if r.check is not None]
+    float_check = replace(checked[0].check, dtype="float32", max_abs_diff=2.5e-7, tolerance=1e-5)
+    records = [replace(checked[0], check=float_check), *checked[1:]]
+    report = markdown_report(records)
+    assert "max diff (LSB; float: absolute)" in report and "2.5e-07" in report
+    assert "max diff (LSB) " in markdown_report(checked)
+    csv = pd.read_csv(io.StringIO(render(records, "csv")))
+    assert set(csv["output_dtype"]) == {"float32", "int8"}
+
+
 def test_csv_and_json_hold_one_row_per_key(current):
     csv = pd.read_csv(io.StringIO(render(current, "csv")))
     json = pd.read_json(io.StringIO(render(current, "json")))

@@ -161,8 +161,9 @@ def test_generated_header_adds_exactly_the_models_ops() -> None:
     assert "MicroMutableOpResolver<2>" in header
     assert "r.AddConv2D()" in header and "r.AddSoftmax()" in header and "AddAdd" not in header
     assert "kTbArenaSize = 23456;" in header and '"cmsis-nn"' in header
-    assert "TB_TFLM_RESET_STATE" not in header
-    assert "#define TB_TFLM_RESET_STATE 1" in tflm.model_header(table, (), 1, "tflm", True)
+    assert "TB_TFLM_RESET_STATE" not in header and "TB_TFLM_RESOURCE_VARIABLES" not in header
+    stateful = tflm.model_header(table, (), 1, "tflm", True, variables=4)
+    assert "#define TB_TFLM_RESET_STATE 1\n#define TB_TFLM_RESOURCE_VARIABLES 4\n" in stateful
     with pytest.raises(ConfigError, match="MEAN"):
         tflm.model_header(table, ("MEAN",), 1, "tflm")
 

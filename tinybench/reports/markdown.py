@@ -56,6 +56,15 @@ def _cells(values: pd.Series, fmt: str) -> list[str]:
     return ["—" if pd.isna(v) else format(v, fmt) for v in values]
 
 
+def _max_diff(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """The outputs' largest difference from the host reference: in LSB for integer outputs,
+    absolute for float ones (the header says so when there are any)."""
+    floats = frame["output_dtype"].fillna("").str.startswith("float")
+    cells = ["—" if pd.isna(v) else format(v, ".2g") if f else format(int(v), "d")
+             for v, f in zip(frame["output_max_diff"], floats, strict=True)]
+    return {"max diff (LSB; float: absolute)" if floats.any() else "max diff (LSB)": cells}
+
+
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     broken = frame["broken"]
     return pd.DataFrame({
@@ -68,7 +77,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
         "RAM (KiB)": _cells(frame["ram_bytes"] / 1024, ",.1f"),
         "arena (KiB)": _cells(frame["arena_bytes"] / 1024, ",.1f"),
         "stack (B)": _cells(frame["stack_bytes"], ","),
-        "max diff (LSB)": _cells(frame["output_max_diff"], "d"),
+        **_max_diff(frame),
         "energy (µJ, estimate)": _cells(frame["energy_uj"], ",.1f"),
         "inferences/J (estimate)": _cells(frame["inferences_per_j"], ",.0f"),
         **({"energy (µJ, measured)": _cells(frame["measured_energy_uj"], ",.1f")}

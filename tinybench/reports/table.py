@@ -19,6 +19,7 @@ def _row(record: Record) -> dict:
         "broken": record.broken,
         **record.metrics(),
         "output_max_diff": record.check.max_abs_diff if record.check else None,
+        "output_dtype": record.check.dtype if record.check else None,
         "inferences_per_j": 1e6 / record.energy_uj if record.energy_uj else None,
         "measured_energy_uj": record.measured_energy_uj,
         **_accuracy(record),
@@ -50,8 +51,9 @@ def runs_frame(records: list[Record]) -> pd.DataFrame:
     integer = [c for c in frame.columns
                if c.startswith(("flash:", "ram:"))
                or (c in METRICS and c not in ("latency_ms", "energy_uj", "accuracy"))]
-    integer += ["output_max_diff", "samples", "disagreements", "flash_data_reads",
-                "data_stall_cycles"]
+    integer += ["samples", "disagreements", "flash_data_reads", "data_stall_cycles"]
+    if frame.get("output_dtype", pd.Series()).dropna().str.startswith("int").all():
+        integer.append("output_max_diff")  # in LSB; a float output's is in its own unit
     return frame.astype({c: "Int64" for c in integer if c in frame.columns})
 
 

@@ -32,6 +32,9 @@ extern "C" {
 #include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
 #endif
+#ifdef TB_TFLM_RESOURCE_VARIABLES
+#include "tensorflow/lite/micro/micro_resource_variable.h"
+#endif
 
 namespace {
 
@@ -132,10 +135,19 @@ bool start(size_t size)
     if (interpreter != nullptr) {
         interpreter->~MicroInterpreter();
     }
+#if defined(TB_PROFILE_LAYERS) || defined(TB_TFLM_RESOURCE_VARIABLES)
 #ifdef TB_PROFILE_LAYERS
     tflite::MicroAllocator *allocator = tflite::MicroAllocator::Create(tensor_arena, size, planner);
+#else
+    tflite::MicroAllocator *allocator = tflite::MicroAllocator::Create(tensor_arena, size);
+    tflite::MicroProfilerInterface *profiler = nullptr;
+#endif
+    tflite::MicroResourceVariables *variables = nullptr;
+#ifdef TB_TFLM_RESOURCE_VARIABLES /* VAR_HANDLE's variables live in the arena too */
+    variables = tflite::MicroResourceVariables::Create(allocator, TB_TFLM_RESOURCE_VARIABLES);
+#endif
     interpreter = new (interpreter_storage)
-        tflite::MicroInterpreter(model, *resolver, allocator, nullptr, profiler);
+        tflite::MicroInterpreter(model, *resolver, allocator, variables, profiler);
 #else
     interpreter = new (interpreter_storage)
         tflite::MicroInterpreter(model, *resolver, tensor_arena, size);
