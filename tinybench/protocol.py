@@ -40,6 +40,7 @@ class Session:
     persistent_bytes: int | None = None  # m-tb-persistent-bytes-...
     errors: tuple[str, ...] = ()  # the text of every e-[...] line, and unreadable replies
     infer_done: bool = False  # whether an `infer` command completed
+    log: tuple[str, ...] = ()  # lines that are no reply: what the engine itself printed
 
 
 # A model's input: one tensor's raw bytes, or each input tensor's in the model's order
@@ -98,9 +99,12 @@ def parse_session(output: bytes | str) -> Session:
     fields: dict[str, object] = {}
     errors: list[str] = []
     laps: list[int] = []
+    log: list[str] = []
     for line in text.splitlines():
         match = _LINE.match(line.strip())
         if match is None:
+            if line.strip():
+                log.append(line.strip())
             continue
         kind, body = match.groups()
         if kind == "e":
@@ -116,7 +120,7 @@ def parse_session(output: bytes | str) -> Session:
                 _parse_reply(body, fields, laps)
             except ValueError:
                 errors.append(f"unreadable reply: {line.strip()}")
-    return Session(**fields, errors=tuple(errors))
+    return Session(**fields, errors=tuple(errors), log=tuple(log))
 
 
 _NUMBERS = {
@@ -134,7 +138,8 @@ def completed_session(output: bytes | str, who: str,
     session = parse_session(output)
     if session.errors or not session.infer_done:
         problem = "; ".join(session.errors) or "no m-infer-done"
-        raise error(f"{who} did not complete an inference: {problem}")
+        said = f" (it printed: {session.log[-1]})" if session.log else ""
+        raise error(f"{who} did not complete an inference: {problem}{said}")
     return session
 
 

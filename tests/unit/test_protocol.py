@@ -8,6 +8,7 @@ from tinybench.protocol import (
     CHUNK_BYTES,
     Session,
     all_outputs,
+    completed_session,
     many_inputs_script,
     output_tensors,
     parse_session,
@@ -81,6 +82,13 @@ def test_garbled_replies_become_errors_not_exceptions():
     assert session.arena_bytes is None
     assert len(session.errors) == 2
     assert session.errors[0] == "unreadable reply: m-tb-arena-bytes-12x"
+
+
+def test_what_the_engine_printed_is_kept_and_named_when_the_session_fails():
+    output = b"Failed to resize buffer. Requested: 9, available 4\r\ne-[init failed: 3]\r\n"
+    assert parse_session(output).log == ("Failed to resize buffer. Requested: 9, available 4",)
+    with pytest.raises(SimulationError, match=r"failed: 3 \(it printed: Failed to resize"):
+        completed_session(output, "the firmware")
 
 
 def test_a_many_inputs_session_identifies_once_and_infers_once_per_input():

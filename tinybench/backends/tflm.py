@@ -191,9 +191,10 @@ def _arena_required(backend: TflmBackend, model: Path, board: Board, lib: TflmLi
     cached = cache_dir("tflm", "arena") / f"{key}.json"
     with locked(cached):
         if not intact(cached):
-            generous = (board.ram_size - PROBE_RESERVE) // 16 * 16
+            inputs = tensor_bytes(model)[0]  # the harness keeps a copy of each (its db)
+            generous = (board.ram_size - PROBE_RESERVE - sum(inputs)) // 16 * 16
             sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
-            required = probe(sources, board, tensor_bytes(model)[0])
+            required = probe(sources, board, inputs)
             if not 0 < required <= generous:
                 raise BuildError(f"{model.name}: the arena probe reported {required} bytes")
             write_sealed(cached, json.dumps({"arena_required_bytes": required}) + "\n")
