@@ -25,6 +25,7 @@ class Toolchain:
     gxx: Path
     ar: Path
     size: Path
+    objcopy: Path  # ELF to the .bin / .hex images board flashers take
     version: str  # `gcc -dumpfullversion`, part of every build key
 
 
@@ -51,9 +52,10 @@ def find_toolchain() -> Toolchain:
         gxx=gcc.with_name(gcc.name.replace("gcc", "g++")),
         ar=gcc.with_name(gcc.name.replace("gcc", "ar")),
         size=gcc.with_name(gcc.name.replace("gcc", "size")),
+        objcopy=gcc.with_name(gcc.name.replace("gcc", "objcopy")),
         version=_query(gcc, "-dumpfullversion"),
     )
-    for tool in (toolchain.gxx, toolchain.ar, toolchain.size):
+    for tool in (toolchain.gxx, toolchain.ar, toolchain.size, toolchain.objcopy):
         if not tool.is_file():
             raise ToolNotFoundError(f"{tool} is missing next to {gcc}; {INSTALL_HINT}")
     libc = Path(_query(gcc, "-print-file-name=libc.a"))

@@ -126,7 +126,7 @@ def test_defines_follow_the_core_and_the_kernel_set() -> None:
 def test_the_library_is_compiled_and_archived_with_the_toolchain_it_is_given() -> None:
     tools = Path("/opt/other-arm/bin")
     toolchain = Toolchain(gcc=tools / "gcc", gxx=tools / "g++", ar=tools / "ar",
-                          size=tools / "size", version="1.2.3")
+                          size=tools / "size", objcopy=tools / "objcopy", version="1.2.3")
     c_unit = tflm_lib._Unit(Path("arm_nn.c"), "cmsis-nn", tflm_lib.KERNEL_OPT)
     cc_unit = tflm_lib._Unit(Path("conv.cc"), "kernels", tflm_lib.KERNEL_OPT)
     c_command = tflm_lib._compile_command(c_unit, ("-mthumb",), toolchain)

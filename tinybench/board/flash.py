@@ -64,9 +64,8 @@ def _image(elf: Path, fmt: str, suffix: str) -> Path:
     """`elf` converted by objcopy, written next to it (atomically: a rename at the end)."""
     from tinybench.toolchain import find_toolchain
 
-    gcc = find_toolchain().gcc
     target = elf.with_suffix(suffix)
     partial = target.with_name(f".{target.name}.partial")
-    _cmd.run([gcc.with_name(gcc.name.replace("gcc", "objcopy")), "-O", fmt, elf, partial])
+    _cmd.run([find_toolchain().objcopy, "-O", fmt, elf, partial])
     os.replace(partial, target)
     return target
