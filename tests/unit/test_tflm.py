@@ -147,7 +147,7 @@ def test_model_ops_and_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
     inspected = _inspected({"SOFTMAX": 1, "CONV_2D": 5})
     monkeypatch.setattr(inspect, "inspect_model", lambda path: inspected)
     assert tflm.model_ops(Path("kws01.tflite")) == ("CONV_2D", "SOFTMAX")
-    assert tflm.tensor_bytes(Path("kws01.tflite")) == ((490,), (12,))
+    assert tflm.tensor_bytes(inspected) == ((490,), (12,))
     inspected = _inspected({"CONV_2D": 1, "CUSTOM:TbCustom": 1})
     with pytest.raises(ConfigError, match="CUSTOM:TbCustom, which the tflm backends cannot"):
         tflm.model_ops(Path("kws01.tflite"))

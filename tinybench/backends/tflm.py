@@ -44,6 +44,7 @@ from tinybench.paths import (
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
+    from tinybench.models.inspect import ModelInfo
 
 ARENA_MARGIN = 1024  # bytes added to the measured arena use
 PROBE_RESERVE = 48 * 1024  # RAM the probe leaves for stack, harness and data
@@ -77,9 +78,9 @@ class TflmBackend:
         from tinybench.models.inspect import inspect_model
 
         workdir.mkdir(parents=True, exist_ok=True)
-        inputs, outputs = tensor_bytes(model)
-        table = op_table(deps.locate("tflm"))
         info = inspect_model(model)
+        inputs, outputs = tensor_bytes(info)
+        table = op_table(deps.locate("tflm"))
         header = model_header(table, ops, arena, self.name, info.stateful,
                               info.ops.get("VAR_HANDLE", 0))
         atomic_write(workdir / "tb_tflm_model.h", header)
@@ -113,11 +114,8 @@ def model_ops(model: Path, backend: str = "the tflm backends") -> tuple[str, ...
     return builtin_ops(model, backend)
 
 
-def tensor_bytes(model: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The size in bytes of each of the model's inputs and of each of its outputs."""
-    from tinybench.models.inspect import inspect_model
-
-    info = inspect_model(model)
+def tensor_bytes(info: ModelInfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The size in bytes of each of a model's inputs and of each of its outputs."""
     return tuple(_nbytes(t) for t in info.inputs), tuple(_nbytes(t) for t in info.outputs)
 
 
@@ -187,11 +185,13 @@ def final_arena(required: int) -> int:
 def _arena_required(backend: TflmBackend, model: Path, board: Board, lib: TflmLibrary,
                     ops: tuple[str, ...], workdir: Path, probe: ArenaProbe) -> int:
     """The smallest arena the model runs with on `board`, measured once by `probe`, cached."""
+    from tinybench.models.inspect import inspect_model
+
     key = content_hash(model, lib.path, board.name, GLUE)
     cached = cache_dir("tflm", "arena") / f"{key}.json"
     with locked(cached):
         if not intact(cached):
-            inputs = tensor_bytes(model)[0]  # the harness keeps a copy of each (its db)
+            inputs = tensor_bytes(inspect_model(model))[0]  # the harness keeps a copy of each
             generous = (board.ram_size - PROBE_RESERVE - sum(inputs)) // 16 * 16
             sources = backend._sources(model, lib, ops, generous, workdir / "arena-probe", None)
             required = probe(sources, board, inputs)
