@@ -7,6 +7,7 @@ piece is asked once per session.
 
 import importlib.util
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.util import find_spec
@@ -50,6 +51,14 @@ PIECES: dict[str, Callable[[], str | None]] = {
 def missing(marker: str) -> str | None:
     """Why the piece behind `marker` is missing, asked once per session."""
     return PIECES[marker]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A background job of a non-interactive shell starts with SIGINT ignored, and so would every
+    process a test starts: take it as Python does by default, so that the Ctrl-C tests' children
+    (which start with the default disposition then) stop on SIGINT."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

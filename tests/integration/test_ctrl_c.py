@@ -21,11 +21,6 @@ PROMPT_S = 5.0  # 0.2 to 1.2 s measured idle; slack for a loaded machine (4.7 s 
 BOARD = "nrf52840"
 
 
-def _default_ctrl_c() -> None:
-    """A background job of a non-interactive shell starts with SIGINT ignored: restore it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _interrupt(tasks: str, results: Path, after: str, delay: float,
                env: dict[str, str] | None = None) -> tuple[int, float, str]:
     """Run a matrix one run at a time (tests/unit/test_reliability.py interrupts workers),
@@ -34,7 +29,7 @@ def _interrupt(tasks: str, results: Path, after: str, delay: float,
         [sys.executable, "-m", "tinybench", "run", "--task", tasks, "--backend", "tvm",
          "--board", BOARD, "--results", str(results), "-j", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})}, preexec_fn=_default_ctrl_c)
+        env={**os.environ, **(env or {})})
     try:
         seen = []
         while not any(after in line for line in seen):
