@@ -1,6 +1,8 @@
 """A model with two inputs of different shapes and two outputs, written here as a Keras
 functional model and converted full-integer int8 and with float32 I/O (TensorFlow's default
-post-training quantization): on tflm, cmsis-nn and tvm, each output passes its check."""
+post-training quantization), and one of mixed types (the float-I/O model with the vector input
+and the score output left int8, since the converter makes all I/O one type): on tflm, cmsis-nn
+and tvm, each output passes its check."""
 
 from __future__ import annotations
 
@@ -45,10 +47,43 @@ def two_in_two_out_model(kind: str, seed: int = 0) -> bytes:
     return flatbuffer(model, calibration, kind)
 
 
-@pytest.fixture(scope="module", params=("int8", "float-io"))
+def _mixed(path: Path) -> None:
+    """Make the float-I/O model at `path` take its vector as int8 and give its score as int8:
+    drop the QUANTIZE after that input and the DEQUANTIZE before that output."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    tree = flatbuffer_utils.read_model(str(path))
+    graph = tree.subgraphs[0]
+
+    def edge(op_code: int, tensor: int, side: str):
+        return next(op for op in graph.operators
+                    if tree.operatorCodes[op.opcodeIndex].builtinCode == op_code
+                    and getattr(op, side)[0] == tensor)
+
+    vector = next(i for i in graph.inputs if tuple(graph.tensors[i].shape) == SHAPES[1])
+    score = next(i for i in graph.outputs if tuple(graph.tensors[i].shape) == (1, 3))
+    quantize = edge(schema.BuiltinOperator.QUANTIZE, vector, "inputs")
+    dequantize = edge(schema.BuiltinOperator.DEQUANTIZE, score, "outputs")
+    moved = {vector: quantize.outputs[0], score: dequantize.inputs[0]}
+    graph.inputs = [moved.get(i, i) for i in graph.inputs]
+    graph.outputs = [moved.get(i, i) for i in graph.outputs]
+    graph.operators = [op for op in graph.operators if op not in (quantize, dequantize)]
+    for signature in tree.signatureDefs or []:
+        for tensor in [*signature.inputs, *signature.outputs]:
+            tensor.tensorIndex = moved.get(tensor.tensorIndex, tensor.tensorIndex)
+    flatbuffer_utils.write_model(tree, str(path))
+
+
+@pytest.fixture(scope="module", params=("int8", "float-io", "mixed"))
 def model(request, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("multi-io") / f"two-{request.param}.tflite"
-    path.write_bytes(two_in_two_out_model(request.param))
+    path.write_bytes(two_in_two_out_model("float-io" if request.param == "mixed"
+                                          else request.param))
+    if request.param == "mixed":
+        _mixed(path)
+        assert {t.dtype for t in inspect_model(path).inputs} == {"int8", "float32"}
+        assert {t.dtype for t in inspect_model(path).outputs} == {"int8", "float32"}
     return path
 
 
