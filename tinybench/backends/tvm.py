@@ -291,7 +291,8 @@ def read_plan(main: tvm.relax.Function) -> Plan:
         elif isinstance(value, relax.Tuple):
             grouped[var] = tuple(operand(field) for field in value.fields)
         else:
-            raise BuildError(f"the TVM plan holds a step tinybench cannot emit: {value}")
+            raise BuildError(f"TVM lowered part of the model to a {type(value).__name__} "
+                             f"({value}), which tinybench's TVM backend cannot emit; use tflm")
     result = main.body.body
     if isinstance(result, relax.Tuple):
         outputs = tuple(operand(field) for field in result.fields)
