@@ -45,7 +45,7 @@ def common_tools() -> dict[str, str]:
     from tinybench.toolchain import find_toolchain
 
     return {"gcc": find_toolchain().version,
-            "cycle_model": content_hash(Path(cycles.__file__), native.SOURCE)}
+            "cycle_model": content_hash(Path(cycles.__file__), native.COUNTER_SOURCE)}
 
 
 @functools.cache

@@ -20,63 +20,107 @@ from tinybench.simulators.devices import (
     Uart,
     attach_ready_flags,
 )
+from tinybench.simulators.native import OUTPUT_CAPACITY, NativeUart
 
 
-class Stops:
-    def __init__(self):
-        self.count = 0
+class Registers:
+    """The native UART of `board` with `data` to receive, on a Unicorn instance of its own,
+    read and written as the firmware would (uart: its host end; device: the NativeUart)."""
 
-    def __call__(self):
-        self.count += 1
+    def __init__(self, board: str, data: bytes, uart: Uart | None = None) -> None:
+        from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc
 
+        self.base = get_board(board).uart.base
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        self.uart = uart or Uart(get_board(board).uart, data)
+        self.device = NativeUart(self.uc, self.uart)
 
-def uart_registers(board: str, data: bytes, stop: Stops):
-    """The UART of `board` with `data` to receive, and the register page it answers in."""
-    uart = Uart(get_board(board).uart, data)
-    uart.stop = stop
-    pages = Pages()
-    uart.attach(pages)
-    assert list(pages) == [get_board(board).uart.base]
-    return uart, pages[get_board(board).uart.base]
+    def read(self, offset: int) -> int:
+        return int.from_bytes(self.uc.mem_read(self.base + offset, 4), "little")
+
+    def write(self, offset: int, value: int) -> None:
+        self.uc.mem_write(self.base + offset, value.to_bytes(4, "little"))
+        self.device.sync()
 
 
 def test_stm32_usart_feeds_input_collects_output_and_idles_when_input_is_exhausted():
-    stop = Stops()
-    uart, regs = uart_registers("stm32f746", b"ab", stop)
-    isr = lambda: regs.read(None, 0x1C, 4, None)  # noqa: E731
-    assert isr() & 0xE0 == 0xE0  # TXE, TC, RXNE
-    assert regs.read(None, 0x24, 4, None) == ord("a")
-    assert regs.read(None, 0x24, 4, None) == ord("b")
-    regs.write(None, 0x28, 4, ord("x"), None)
-    assert uart.output == b"x"
+    regs = Registers("stm32f746", b"ab")
+    assert regs.read(0x1C) & 0xE0 == 0xE0  # TXE, TC, RXNE
+    assert regs.read(0x24) == ord("a")
+    assert regs.read(0x24) == ord("b")
+    regs.write(0x28, ord("x"))
+    assert regs.uart.output == b"x"
     for _ in range(IDLE_POLLS - 1):
-        assert isr() == 0xC0
-    assert stop.count == 0 and not uart.idle
-    isr()
-    assert stop.count == 1 and uart.idle
+        assert regs.read(0x1C) == 0xC0
+    regs.device.sync()
+    assert not regs.uart.idle
+    regs.read(0x1C)
+    regs.device.sync()
+    assert regs.uart.idle
 
 
 def test_transmitting_resets_the_idle_count():
-    stop = Stops()
-    _, regs = uart_registers("stm32f746", b"", stop)
+    regs = Registers("stm32f746", b"")
     for _ in range(3 * IDLE_POLLS):
-        regs.read(None, 0x1C, 4, None)  # a TX-ready poll per byte sent
-        regs.write(None, 0x28, 4, ord("."), None)
-    assert stop.count == 0
+        regs.read(0x1C)  # a TX-ready poll per byte sent
+        regs.write(0x28, ord("."))
+    assert not regs.uart.idle and regs.uart.output == b"." * 3 * IDLE_POLLS
+
+
+def test_the_host_end_is_asked_for_more_input_once_before_the_uart_idles():
+    class Replying(Uart):
+        def __init__(self):
+            super().__init__(get_board("stm32f746").uart, b"")
+            self.asked = []
+
+        def more_input(self) -> bytes:
+            self.asked.append(bytes(self.output))
+            return b"" if len(self.asked) > 1 else b"r"
+
+    regs = Registers("stm32f746", b"", Replying())
+    regs.write(0x28, ord("?"))
+    for _ in range(IDLE_POLLS - 1):
+        assert regs.read(0x1C) == 0xC0
+    assert regs.read(0x1C) == 0xE0 and regs.read(0x24) == ord("r")
+    assert regs.uart.asked == [b"?"]  # it saw the output first
+    for _ in range(IDLE_POLLS):
+        regs.read(0x1C)
+    regs.device.sync()
+    assert regs.uart.idle and len(regs.uart.asked) == 2
+
+
+def test_output_beyond_the_native_buffer_is_kept_whole():
+    regs = Registers("nrf52840", b"")
+    for i in range(OUTPUT_CAPACITY + 10):
+        regs.uc.mem_write(regs.base + 0x51C, (i % 251).to_bytes(4, "little"))
+    regs.device.sync()
+    assert bytes(regs.uart.output) == bytes(i % 251 for i in range(OUTPUT_CAPACITY + 10))
+
+
+def test_an_error_in_the_host_end_is_raised_after_the_run():
+    class Broken(Uart):
+        def more_input(self) -> bytes:
+            raise OSError("the terminal went away")
+
+    regs = Registers("stm32f746", b"", Broken(get_board("stm32f746").uart, b""))
+    for _ in range(IDLE_POLLS):
+        regs.read(0x1C)
+    with pytest.raises(OSError, match="went away"):
+        regs.device.sync()
 
 
 def test_nrf_uart_events_follow_input_and_transmission():
-    uart, regs = uart_registers("nrf52840", b"z", Stops())
-    assert regs.read(None, 0x108, 4, None) == 1  # EVENTS_RXDRDY
-    assert regs.read(None, 0x518, 4, None) == ord("z")
-    assert regs.read(None, 0x108, 4, None) == 0
-    regs.write(None, 0x11C, 4, 0, None)
-    assert regs.read(None, 0x11C, 4, None) == 0
-    regs.write(None, 0x51C, 4, ord("k"), None)  # TXD
-    assert regs.read(None, 0x11C, 4, None) == 1  # EVENTS_TXDRDY
-    assert uart.output == b"k"
-    regs.write(None, 0x500, 4, 4, None)  # any other register reads back what was written
-    assert regs.read(None, 0x500, 4, None) == 4
+    regs = Registers("nrf52840", b"z")
+    assert regs.read(0x108) == 1  # EVENTS_RXDRDY
+    assert regs.read(0x518) == ord("z")
+    assert regs.read(0x108) == 0
+    regs.write(0x11C, 0)
+    assert regs.read(0x11C) == 0
+    regs.write(0x51C, ord("k"))  # TXD
+    assert regs.read(0x11C) == 1  # EVENTS_TXDRDY
+    assert regs.uart.output == b"k"
+    regs.write(0x500, 4)  # any other register reads back what was written
+    assert regs.read(0x500) == 4
 
 
 def test_stm32_clock_ready_flags_follow_their_enable_bits():

@@ -1,9 +1,9 @@
 """The devices of the built-in simulator, as register pages the machine maps (machine.py).
 
 - Pages of device registers read back what was written, except the registers a device handles.
-- The board's UART (its registers from boards.toml): transmitted bytes are collected, received
-  ones come from the input; polling the receive status with no input left, IDLE_POLLS times in
-  a row, ends the run "idle".
+- The board's UART (its registers from boards.toml) is native code (uart.c, mapped by
+  native.NativeUart); here is its host end. Polling the receive status with no input left,
+  IDLE_POLLS times in a row, ends the run "idle".
 - DWT CYCCNT (with DWT CTRL and DEMCR enables) and SysTick read the cycle model's count through
   `now`, so the firmware's own timing agrees with ours; each CYCCNT read records a Mark.
 - SCB CPUID reads the core's value, CCSIDR the board's D-cache geometry, and the board's ready
@@ -59,53 +59,16 @@ class Pages(dict[int, Registers]):
 
 
 class Uart:
-    """The host end of the board's UART: input to feed, output collected, idle detection."""
+    """The host end of the board's UART (the device itself is native: uart.c): the input the
+    firmware receives, what it sends (`output`), and whether it went idle."""
 
     def __init__(self, spec: boards.Uart, data: bytes) -> None:
-        self.spec, self.input, self.position, self.output = spec, data, 0, bytearray()
-        self.empty_polls, self.idle = 0, False
-        self.stop: Callable[[], None] = lambda: None  # the machine's: ends the run when idle
+        self.spec, self.input, self.output, self.idle = spec, data, bytearray(), False
 
-    def receive_ready(self) -> bool:
-        if self.position < len(self.input):
-            self.empty_polls = 0
-            return True
-        self.empty_polls += 1
-        if self.empty_polls >= IDLE_POLLS and not self.idle:
-            self.idle = True
-            self.stop()
-        return False
-
-    def receive(self) -> int:
-        self.empty_polls = 0
-        if self.position == len(self.input):
-            return 0
-        self.position += 1
-        return self.input[self.position - 1]
-
-    def send(self, value: int) -> None:
-        self.empty_polls = 0
-        self.output.append(value & 0xFF)
-
-    def attach(self, pages: Pages) -> None:
-        """Handle the UART's registers in `pages`."""
-        spec = self.spec
-        status, status_at = pages.at(spec.base + spec.status)
-        status.on_read[status_at] = lambda: spec.tx_ready | (
-            spec.rx_ready if self.receive_ready() else 0)
-        rx, rx_at = pages.at(spec.base + spec.rx)
-        rx.on_read[rx_at] = self.receive
-        tx, tx_at = pages.at(spec.base + spec.tx)
-        if spec.tx_done is None:
-            tx.on_write[tx_at] = self.send
-            return
-        done, done_at = pages.at(spec.base + spec.tx_done)
-
-        def transmit(value: int) -> None:
-            self.send(value)
-            done.values[done_at] = 1
-
-        tx.on_write[tx_at] = transmit
+    def more_input(self) -> bytes:
+        """More input, asked for when the firmware has used all it had and is about to idle
+        (nothing more: it idles)."""
+        return b""
 
 
 def attach_ready_flags(flags: tuple[boards.ReadyFlags, ...], pages: Pages) -> None:

@@ -48,7 +48,14 @@ from tinybench.simulators.devices import (
     Uart,
     attach_ready_flags,
 )
-from tinybench.simulators.native import BUDGET, RUNNING, WATCHED, BlockCounter, map_flash
+from tinybench.simulators.native import (
+    BUDGET,
+    RUNNING,
+    WATCHED,
+    BlockCounter,
+    NativeUart,
+    map_flash,
+)
 
 # ARMv7-M address map (ARMv7-M Architecture Reference Manual B3.1): base, size
 PERIPHERALS = (0x40000000, 0x20000000)
@@ -81,8 +88,6 @@ class Machine:
         self.fault = ""
         self.accessed = 0  # the device address being accessed
         self.located = (-1, -1)  # (pass, memory operand) of the last access found in a block
-        uart.stop = self.stop
-        uart.attach(self.pages)
         self.data_side = data_side
         # (table slots used, their counts, their data stalls) at each mark; None: not kept
         self.at_marks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
@@ -112,9 +117,14 @@ class Machine:
             if regs.base in (DWT_PAGE, SCS_PAGE):  # registers that read the time: note which
                 read, write = self._noting(regs.base, read), self._noting(regs.base, write)
             uc.mmio_map(regs.base, PAGE, read, None, write, None)
+        self.native_uart = NativeUart(uc, self.uart)
+        devices = {*self.pages, board.uart.base}
+        if len(devices) == len(self.pages):
+            raise ValueError(f"{board.name}: the UART's page at 0x{board.uart.base:08x} is also "
+                             "another device's")
         for base, size in (PERIPHERALS, PPB):
             start = base
-            for page in sorted(p for p in self.pages if base <= p < base + size):
+            for page in sorted(p for p in devices if base <= p < base + size):
                 if page > start:
                     uc.mem_map(start, page - start, UC_PROT_ALL)
                 start = page + PAGE
@@ -299,6 +309,7 @@ class Machine:
                 self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
             except UcError as error:
                 failure = error
+        self.native_uart.sync()
         if failure is not None:
             self._raise(self.fault or _describe(failure))
         status = self.counter.state.status
@@ -327,6 +338,7 @@ class Machine:
             raise ValueError("run_bare needs a machine made with bare=True")
         with ctrl_c_stops(self.stop):
             self.uc.emu_start(self.entry | 1, 0xFFFFFFFF)
+        self.native_uart.sync()
 
     def stop(self) -> None:
         """Stop the run at the next block (from a device handler or another thread)."""

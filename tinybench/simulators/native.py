@@ -1,5 +1,5 @@
-"""The native hooks (blockcount.c): block-edge counts and Flash data-read stalls, built with
-the host `cc` and attached via ctypes."""
+"""The native hooks, built with the host `cc` and attached via ctypes: block-edge counts and
+Flash data-read stalls (blockcount.c), and the board's UART (uart.c)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from tinybench import _cmd
 from tinybench.artifacts import DataAccess
 from tinybench.paths import cache_dir, content_hash, intact, locked, seal
 from tinybench.simulators.cycles import FlashDataTiming
+from tinybench.simulators.devices import IDLE_POLLS, PAGE, Uart
 
-SOURCE = Path(__file__).with_name("blockcount.c")
+COUNTER_SOURCE = Path(__file__).with_name("blockcount.c")  # what the cycle model depends on
+SOURCES = (COUNTER_SOURCE, Path(__file__).with_name("uart.c"))
 NO_BLOCK = 1  # matches blockcount.c
 RUNNING, BUDGET, WATCHED, TABLE_FULL, READ_FAILED = range(5)
 MAX_WATCH = 8
@@ -75,12 +77,12 @@ class _State(ctypes.Structure):
 
 @cache
 def _library() -> ctypes.CDLL:
-    """Compile blockcount.c once per source version into the cache and load it."""
-    out = cache_dir("native") / f"blockcount-{content_hash(SOURCE)}.so"
+    """Compile the native sources once per version into the cache and load them."""
+    out = cache_dir("native") / f"hooks-{content_hash(*SOURCES)}.so"
     with locked(out):
         if not intact(out):
             tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-            _cmd.run(["cc", "-O2", "-shared", "-fPIC", "-o", tmp, SOURCE])
+            _cmd.run(["cc", "-O2", "-shared", "-fPIC", "-o", tmp, *SOURCES])
             os.replace(tmp, out)
             seal(out)
     return ctypes.CDLL(str(out))
@@ -188,3 +190,90 @@ class BlockCounter:
     def edges(self) -> np.ndarray:
         """The used slots of the table (a view: counts keep changing while the run goes on)."""
         return self.table[self.table["size"] != 0]
+
+
+NO_REGISTER = 0xFFFFFFFF  # matches uart.c
+OUTPUT_CAPACITY = 1 << 16
+OUTPUT_FULL, INPUT_EMPTY = range(2)  # why uart.c calls the host
+_HOST = ctypes.CFUNCTYPE(None, ctypes.c_uint32)
+
+
+class _UartState(ctypes.Structure):
+    _fields_ = [  # mirrors tb_uart in uart.c
+        ("emu_stop", ctypes.c_void_p),
+        ("host", _HOST),
+        ("input", ctypes.c_void_p),
+        ("input_size", ctypes.c_uint64),
+        ("position", ctypes.c_uint64),
+        ("output", ctypes.c_void_p),
+        ("output_size", ctypes.c_uint64),
+        ("output_capacity", ctypes.c_uint64),
+        ("status", ctypes.c_uint32),
+        ("rx", ctypes.c_uint32),
+        ("tx", ctypes.c_uint32),
+        ("tx_done", ctypes.c_uint32),
+        ("rx_ready", ctypes.c_uint32),
+        ("tx_ready", ctypes.c_uint32),
+        ("empty_polls", ctypes.c_uint32),
+        ("idle_polls", ctypes.c_uint32),
+        ("idle", ctypes.c_uint32),
+        ("values", ctypes.c_uint32 * PAGE),
+    ]
+
+
+class NativeUart:
+    """The board's UART (uart.c) mapped on its register page of a Unicorn instance, wired to a
+    host end (devices.Uart): the host's input is received, what the firmware sends is
+    collected in the host's `output`, and the host's `idle` is set when the firmware idles."""
+
+    def __init__(self, uc, uart: Uart) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        spec, self.uart, self._uc = uart.spec, uart, uc
+        if max(spec.status, spec.rx, spec.tx, spec.tx_done or 0) >= PAGE:
+            raise ValueError(f"the {spec.kind} UART's registers span more than one page")
+        self._output = (ctypes.c_uint8 * OUTPUT_CAPACITY)()
+        self._input = b""
+        self.error: BaseException | None = None  # raised by the host end, for sync to raise
+        self._host = _HOST(self._serve_host)  # kept: the C side holds only its address
+        self.state = _UartState(
+            emu_stop=ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value, host=self._host,
+            output=ctypes.addressof(self._output), output_capacity=OUTPUT_CAPACITY,
+            status=spec.status, rx=spec.rx, tx=spec.tx,
+            tx_done=NO_REGISTER if spec.tx_done is None else spec.tx_done,
+            rx_ready=spec.rx_ready, tx_ready=spec.tx_ready, idle_polls=IDLE_POLLS)
+        self._receive(uart.input)
+        lib = _library()
+        status = uclib.uc_mmio_map(
+            uc._uch, ctypes.c_uint64(spec.base), ctypes.c_uint64(PAGE),
+            ctypes.cast(lib.tb_uart_read, ctypes.c_void_p), ctypes.byref(self.state),
+            ctypes.cast(lib.tb_uart_write, ctypes.c_void_p), ctypes.byref(self.state))
+        if status:
+            raise RuntimeError(f"uc_mmio_map failed with error {status}")
+
+    def sync(self) -> None:
+        """Bring the host end up to date: the output so far, and whether the UART is idle;
+        raise what the host end raised while the firmware ran."""
+        state = self.state
+        self.uart.output += ctypes.string_at(self._output, state.output_size)
+        state.output_size = 0
+        self.uart.idle = bool(state.idle)
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _receive(self, data: bytes) -> None:
+        self._input = bytes(data)  # kept: the C side reads it in place
+        self.state.input = ctypes.cast(self._input, ctypes.c_void_p).value
+        self.state.input_size, self.state.position = len(self._input), 0
+
+    def _serve_host(self, why: int) -> None:
+        """Called by uart.c when the output buffer is full or the firmware is about to idle
+        (an exception cannot cross the C code: it is kept for sync, and the run stopped)."""
+        try:
+            self.sync()
+            if why == INPUT_EMPTY:
+                self._receive(self.uart.more_input())
+        except BaseException as error:
+            self.error = error
+            self._uc.emu_stop()

@@ -24,7 +24,7 @@ from types import TracebackType
 from tinybench.artifacts import SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError, ToolNotFoundError
-from tinybench.simulators.devices import IDLE_POLLS, Uart
+from tinybench.simulators.devices import Uart
 from tinybench.simulators.iss import IssSimulator
 from tinybench.simulators.machine import Machine
 
@@ -88,14 +88,11 @@ class _TerminalUart(Uart):
 
     def __init__(self, board: Board, terminal: _Terminal) -> None:
         super().__init__(board.uart, b"")
-        self.input = bytearray()
         self.terminal, self.sent = terminal, 0
 
-    def receive_ready(self) -> bool:
-        if self.position == len(self.input) and self.empty_polls + 1 >= IDLE_POLLS:
-            self.flush()
-            self.input += self.terminal.read()  # nothing new: the run ends idle, as usual
-        return super().receive_ready()
+    def more_input(self) -> bytes:
+        self.flush()
+        return self.terminal.read()  # nothing new: the run ends idle, as usual
 
     def flush(self) -> None:
         self.terminal.write(bytes(self.output[self.sent :]))
