@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tinybench import __version__
 from tinybench.errors import BaselineIncomplete, ConfigError, TinybenchError
+from tinybench.toolchain import JOBS
 
 if TYPE_CHECKING:
     from tinybench.results import Record
@@ -60,13 +61,16 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 def _add_jobs(p: argparse.ArgumentParser, what: str = "runs") -> None:
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help=f"{what} at a time, each in its own worker process (default: one per "
-                        f"core, {os.cpu_count()} here); 1 runs them in this process")
+                   help=f"{what} at a time, each in its own worker process, and objects each "
+                        f"build compiles at a time (default: one per core, {os.cpu_count()} "
+                        "here); 1 does one thing at a time, in this process")
 
 
-def _check_jobs(args: argparse.Namespace) -> None:
+def _apply_jobs(args: argparse.Namespace) -> None:
+    """Check -j and hand it to the builds (toolchain.build_jobs), workers' included."""
     if args.jobs < 1:
         raise ConfigError(f"-j {args.jobs}: give at least 1 at a time")
+    os.environ[JOBS] = str(args.jobs)
 
 
 def _run_matrix(specs: list[RunSpec], results: Path | None, args: argparse.Namespace,
@@ -75,7 +79,7 @@ def _run_matrix(specs: list[RunSpec], results: Path | None, args: argparse.Names
     from tinybench.matrix import run_matrix
     from tinybench.progress import ProgressReport
 
-    _check_jobs(args)
+    _apply_jobs(args)
     progress = ProgressReport()
     try:
         return run_matrix(specs, results, progress, resume, jobs=args.jobs)
@@ -143,7 +147,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
 
     if args.chunk < 1:
         raise ConfigError(f"--chunk must be at least 1, got {args.chunk}")
-    _check_jobs(args)
+    _apply_jobs(args)
     read_dataset(args.data)  # a bad data set is one line before anything builds
     specs = matrix_from_options(args)
     if len({spec.task for spec in specs}) > 1:

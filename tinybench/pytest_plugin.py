@@ -36,6 +36,7 @@ from tinybench.options import (
 from tinybench.reports.thresholds import Threshold, thresholds_from_options
 from tinybench.results import Record, append_records, load_records
 from tinybench.spec import Key
+from tinybench.toolchain import build_jobs
 
 if TYPE_CHECKING:
     from tinybench.reports.compare import Outcome, Regression
@@ -168,6 +169,7 @@ def _bench(config: pytest.Config) -> BenchSession:
             thresholds = thresholds_from_options(option.tinybench_fail_on)
             baseline = (load_records(Path(option.tinybench_baseline))
                         if option.tinybench_baseline else None)
+            build_jobs()  # a bad $TINYBENCH_JOBS is one line, before anything builds
         except TinybenchError as error:
             pytest.fail(f"tinybench: {error}", pytrace=False)
         minimum = minimum_comparable(option.tinybench_min_comparable,

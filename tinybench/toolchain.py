@@ -9,12 +9,26 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tinybench.errors import ToolNotFoundError
+from tinybench.errors import ConfigError, ToolNotFoundError
 
 INSTALL_HINT = (
     "install it with `apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
     "libstdc++-arm-none-eabi-newlib`, or point $TINYBENCH_ARM_GCC at an arm-none-eabi-gcc"
 )
+
+
+JOBS = "TINYBENCH_JOBS"  # objects a build compiles at a time; `tinybench run -j` sets it
+
+
+def build_jobs() -> int:
+    """How many objects a build compiles at a time: $TINYBENCH_JOBS, else one per core."""
+    value = os.environ.get(JOBS, "")
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"${JOBS}={value}: give a whole number of objects to compile at a "
+                          "time, at least 1")
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal
 from tinybench import _cmd, deps
 from tinybench.errors import ConfigError
 from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locked, seal
-from tinybench.toolchain import Toolchain, find_toolchain
+from tinybench.toolchain import Toolchain, build_jobs, find_toolchain
 
 if TYPE_CHECKING:
     from tinybench.boards import Board
@@ -82,11 +82,10 @@ class Op:
     registration: str  # e.g. "Register_CONV_2D"
 
 
-def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int | None = None
-            ) -> TflmLibrary:
+def library(board: Board, kernels: Kernels, ops: Iterable[str]) -> TflmLibrary:
     """The TFLM library for `board`'s core, `kernels` and builtin `ops`, built once, cached.
 
-    Its objects compile `jobs` at a time (default: one per core); of two processes that want
+    Its objects compile toolchain.build_jobs() at a time; of two processes that want
     the same library or object at once, one builds it and the other waits and reuses it.
     """
     if kernels not in KERNEL_SETS:
@@ -112,7 +111,7 @@ def library(board: Board, kernels: Kernels, ops: Iterable[str], jobs: int | None
     with locked(lib):
         if not intact(lib):
             units = _units(roots, kernels, {table[op].registration for op in wanted})
-            _build(units, flags, toolchain, out, lib, jobs or os.cpu_count() or 1)
+            _build(units, flags, toolchain, out, lib, build_jobs())
     cxxflags = (*CXX_ONLY, *(f"-D{d}" for d in defines),
                 *(flag for p in includes for flag in ("-isystem", str(p))))
     return TflmLibrary(lib, kernels, cxxflags, deps.get("tflm").commit)

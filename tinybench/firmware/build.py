@@ -24,7 +24,7 @@ from tinybench.artifacts import Firmware, FirmwareSources
 from tinybench.boards import Board, check_fit
 from tinybench.errors import BuildError, ConfigError
 from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locked, seal, shipped
-from tinybench.toolchain import Toolchain, find_toolchain
+from tinybench.toolchain import Toolchain, build_jobs, find_toolchain
 
 FIRMWARE = shipped("firmware")
 STARTUP_SOURCES = (FIRMWARE / "common" / "startup.c", FIRMWARE / "common" / "stack.c")
@@ -56,7 +56,7 @@ class _Unit:
 
 
 def build_firmware(
-    sources: FirmwareSources, board: Board, opt: str = "-O2", jobs: int | None = None
+    sources: FirmwareSources, board: Board, opt: str = "-O2"
 ) -> Firmware:
     """Build (or reuse) the harness with `sources` for `board`; raises BuildError or FitError."""
     toolchain = find_toolchain()
@@ -71,7 +71,7 @@ def build_firmware(
     with locked(build_dir):
         units = _units(sources, board, opt, toolchain, build_dir)
         stale = [u for u in units if not _fresh(u)]
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(max_workers=build_jobs()) as pool:
             list(pool.map(lambda u: _compile(u, build_dir), stale))
         return _link(sources, board, opt, toolchain, build_dir, units, compiled=stale)
 
