@@ -180,3 +180,27 @@ def test_model_source_holds_the_exact_bytes(tmp_path: Path) -> None:
 def test_final_arena_adds_the_margin_and_keeps_16_byte_alignment() -> None:
     assert tflm.final_arena(22868) == 22868 + 1024 + 12
     assert tflm.final_arena(1024) == 1024 + tflm.ARENA_MARGIN
+
+
+def test_a_unit_is_preprocessed_once_until_a_file_of_its_tree_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYBENCH_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "value.h").write_text("#define VALUE 1\n")
+    (tree / "unit.c").write_text('#include "value.h"\nint value = VALUE;\n')
+    log = tmp_path / "preprocessed"
+    compiler = tmp_path / "cc"  # the host compiler, noting each call
+    compiler.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec cc "$@"\n')
+    compiler.chmod(0o755)
+    toolchain = Toolchain(compiler, compiler, compiler, compiler, compiler, "host")
+    unit = tflm_lib._Unit(tree / "unit.c", "core", "-O2")
+    argv = [compiler, f"-I{tree}", "-c", unit.source]
+
+    def key() -> str:
+        return tflm_lib._object_key(argv, ["-O2"], unit, toolchain,
+                                    tflm_lib._tree_stamp([tree]))
+
+    first = key()
+    assert key() == first and log.read_text().count(" -E ") == 1
+    (tree / "value.h").write_text("#define VALUE 22\n")  # a header it includes: preprocessed again
+    assert key() != first and log.read_text().count(" -E ") == 2

@@ -13,11 +13,15 @@ asked for (with their *_common.cc companions); other ops' kernels are not compil
 the linker would drop them anyway, nor are the test helpers TFLM ships in its library.
 Objects are cached by a hash of their preprocessed source and code-generation flags, so
 libraries for other op sets, and the reference and CMSIS-NN variants, share every object
-whose code is the same. Libraries are cached under cache_dir("tflm").
+whose code is the same. That hash is itself kept, by the compile command and a stamp of the
+source trees (every file's path, size and modification time), so a library for another op set
+preprocesses only what it adds; editing any file of a tree preprocesses everything again.
+Libraries are cached under cache_dir("tflm").
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,7 +35,15 @@ from typing import TYPE_CHECKING, Literal
 
 from tinybench import _cmd, deps
 from tinybench.errors import ConfigError
-from tinybench.paths import atomic_write, cache_dir, content_hash, intact, locked, seal
+from tinybench.paths import (
+    atomic_write,
+    cache_dir,
+    content_hash,
+    intact,
+    locked,
+    seal,
+    write_sealed,
+)
 from tinybench.toolchain import Toolchain, build_jobs, find_toolchain
 
 if TYPE_CHECKING:
@@ -111,7 +123,7 @@ def library(board: Board, kernels: Kernels, ops: Iterable[str]) -> TflmLibrary:
     with locked(lib):
         if not intact(lib):
             units = _units(roots, kernels, {table[op].registration for op in wanted})
-            _build(units, flags, toolchain, out, lib, build_jobs())
+            _build(units, flags, toolchain, out, lib, _tree_stamp(roots.values()))
     cxxflags = (*CXX_ONLY, *(f"-D{d}" for d in defines),
                 *(flag for p in includes for flag in ("-isystem", str(p))))
     return TflmLibrary(lib, kernels, cxxflags, deps.get("tflm").commit)
@@ -262,9 +274,35 @@ def _archive_command(toolchain: Toolchain, lib: Path, objects: list[Path]) -> li
     return [toolchain.ar, "rcsD", lib, *objects]
 
 
+def _tree_stamp(roots: Iterable[Path]) -> str:
+    """A hash of the path, size and modification time of every file under `roots`."""
+    h = hashlib.sha256()
+    for root in roots:
+        for folder, _, files in sorted(os.walk(root)):
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                h.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def _object_key(argv: list[str | Path], codegen: list[str], unit: _Unit, toolchain: Toolchain,
+                stamp: str) -> str:
+    """The cache key of the unit's object: a hash of its preprocessed source and code
+    generation, kept by the command and the trees' `stamp` so it is preprocessed once."""
+    kept = cache_dir("tflm", "keys") / content_hash(stamp, json.dumps([str(a) for a in argv]))
+    with locked(kept):
+        if not intact(kept):
+            write_sealed(kept, content_hash(_cmd.run([*argv, "-E", "-o", "-"]),
+                                            json.dumps(codegen), unit.opt,
+                                            _compiler_version(toolchain)))
+        return kept.read_text()
+
+
 def _build(units: list[_Unit], flags: tuple[str, ...], toolchain: Toolchain, out: Path,
-           lib: Path, jobs: int) -> None:
-    """Compile `units` with `toolchain` (reusing cached objects) and archive them into `lib`."""
+           lib: Path, stamp: str) -> None:
+    """Compile `units` with `toolchain` (reusing cached objects) and archive them into `lib`;
+    `stamp` is the source trees' (_tree_stamp)."""
     objects_dir = cache_dir("tflm", "objects")
     codegen = [f for f in flags if not f.startswith(("-D", "-I"))]
     log = out / "build.log"
@@ -273,9 +311,7 @@ def _build(units: list[_Unit], flags: tuple[str, ...], toolchain: Toolchain, out
     def compile_one(unit: _Unit) -> tuple[Path, bool]:
         """The unit's object, and whether it had to be compiled."""
         argv = _compile_command(unit, flags, toolchain)
-        preprocessed = _cmd.run([*argv, "-E", "-o", "-"])
-        key = content_hash(preprocessed, json.dumps(codegen), unit.opt,
-                           _compiler_version(toolchain))
+        key = _object_key(argv, codegen, unit, toolchain, stamp)
         obj = objects_dir / f"{key}-{unit.part}-{unit.source.stem}.o"
         with locked(obj):  # appears whole (renamed into place) or not at all
             if obj.is_file():
@@ -285,7 +321,7 @@ def _build(units: list[_Unit], flags: tuple[str, ...], toolchain: Toolchain, out
             tmp.replace(obj)
             return obj, True
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=build_jobs()) as pool:
         results = list(pool.map(compile_one, units))
     objects = [obj for obj, _ in results]
     tmp_lib = lib.with_suffix(".a.tmp")
