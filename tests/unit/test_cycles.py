@@ -135,6 +135,29 @@ def test_blocks_count_instructions_cycles_and_stalls_by_block():
                       BASE + 4: (2, estimate.by_block[BASE + 4])}
 
 
+def test_sessions_of_one_firmware_share_costs_but_not_the_blocks_they_entered():
+    """A run simulates its firmware once per input: a later session reads no code the first
+    one read, and tells which block an edge left among the blocks it entered itself."""
+    board = all_boards()["stm32f746"]
+    image, reads = code(CMP_R0_0, BNE_BACK, NOP, NOP), []
+
+    def read(address: int, size: int) -> bytes:
+        reads.append(address)
+        return image[address % 0x100 :][:size]
+
+    # the cmp+bne block loops, then the bne alone runs and falls through
+    loop = [(1, BASE, 4, 1), (BASE, BASE, 4, 9), (BASE, BASE + 2, 2, 1), (BASE + 2, BASE + 4, 4, 1)]
+    alone = CycleModel.for_board(board, icache=True).estimate(loop, read)
+    # a first session also had the loop block cut after the cmp: its edge to the bne came
+    # from that cut block, which the second session never entered
+    first = CycleModel.for_board(board, icache=True, firmware="shared-test")
+    assert first.estimate([(1, BASE, 2, 1), *loop], read) != alone
+    reads.clear()
+    second = CycleModel.for_board(board, icache=True, firmware="shared-test")
+    assert second.estimate(loop, read) == alone
+    assert reads == []
+
+
 @pytest.mark.parametrize("board", all_boards().values(), ids=lambda b: b.name)
 def test_every_board_has_timing_rules_for_its_core(board):
     model = CycleModel.for_board(board, icache=False)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from tinybench.paths import content_hash
+
 _CLONE = re.compile(r"(\.(isra|constprop|part|cold|lto_priv)\.\d+)+$")  # GCC's clone suffixes
 _TEMPLATE_ARGUMENTS = re.compile(r"<[^<>]*>")
 
@@ -25,10 +27,10 @@ class FunctionMap:
     names: tuple[str, ...]
 
     @classmethod
-    def from_elf(cls, elf: Path) -> FunctionMap:
-        """The functions of `elf`, read once per version of the file (a run reads it per input)."""
-        stat = elf.stat()
-        return _function_map(elf.resolve(), stat.st_mtime_ns, stat.st_size)
+    def from_elf(cls, elf: Path, digest: str | None = None) -> FunctionMap:
+        """The functions of `elf`, read once per content of the file (a run reads it per input;
+        a rebuild may keep its path, size and time): `digest` is its content_hash if known."""
+        return _function_map(elf, digest or content_hash(elf))
 
     def name_at(self, address: int) -> str:
         """The function containing `address`, or its hex address when no symbol covers it."""
@@ -38,9 +40,9 @@ class FunctionMap:
         return f"0x{address:08x}"
 
 
-@lru_cache(maxsize=64)
-def _function_map(elf: Path, mtime_ns: int, file_size: int) -> FunctionMap:
-    """FUNC symbols of `elf`; the file's time and size key the cache."""
+@lru_cache(maxsize=16)
+def _function_map(elf: Path, digest: str) -> FunctionMap:
+    """FUNC symbols of `elf`, whose content hash `digest` keys the cache."""
     from elftools.elf.elffile import ELFFile
     from elftools.elf.sections import SymbolTableSection
 

@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import ctypes
 import math
+from bisect import insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Protocol
 
@@ -174,8 +175,8 @@ def _access_buffers() -> tuple:
 
 @lru_cache(maxsize=1 << 16)
 def block_timing(timing: CoreTiming, code: bytes, address: int) -> BlockTiming:
-    """The timing of the block of `code` at `address` on a core: decoded once per process, so
-    the sessions of one firmware (a run's inputs) share it."""
+    """The timing of the block of `code` at `address` on a core: decoded once per process,
+    for every model that meets the same code there."""
     insns = decode(code, address)
     starts = timing.starts(insns)
     return BlockTiming(address, len(code), tuple(i.address for i in insns),
@@ -293,26 +294,61 @@ class FlashDataTiming:
                    flash.read_bytes, flash.wait_states, flash.wait_states)
 
 
-class CycleModel:
-    """Cycle costs of blocks and edges for one core and memory system."""
+@dataclass
+class CodeCosts:
+    """What a cycle model works out from a firmware's code alone, for one core and memory
+    system: the same in every session of the firmware (its code is the ELF's; the firmware
+    is taken not to write code), so they can share it."""
 
-    def __init__(self, core: str, flash: Region, icache: bool) -> None:
+    blocks: dict[tuple[int, int], BlockTiming] = field(default_factory=dict)
+    joined: dict[tuple[int, int], int] = field(default_factory=dict)  # two blocks run as one
+    # (previous block's (address, size) or None, address, size) → what entering a block costs
+    edges: dict[tuple[tuple[int, int] | None, int, int], EdgeCost] = field(
+        default_factory=dict)
+
+
+@lru_cache(maxsize=8)
+def _shared_costs(firmware: str, core: str, flash: Region, icache: bool) -> CodeCosts:
+    """The code costs shared by the sessions of the firmware whose content hash is `firmware`
+    (a run simulates one per input); the latest few firmwares are kept."""
+    return CodeCosts()
+
+
+class CycleModel:
+    """Cycle costs of blocks and edges for one core and memory system, in one session.
+
+    The costs themselves (CodeCosts) may be shared with other sessions of the firmware; the
+    blocks the session has entered are its own, since they tell which block an edge left.
+    """
+
+    def __init__(self, core: str, flash: Region, icache: bool,
+                 costs: CodeCosts | None = None) -> None:
         self.timing = core_timing(core)
         self.flash = flash
         self.fetch_wait = 0 if icache else flash.wait_states
-        self._blocks: dict[tuple[int, int], BlockTiming] = {}
-        self._joined: dict[tuple[int, int], int] = {}  # cycles of two blocks run as one
+        self.costs = CodeCosts() if costs is None else costs
+        self._entered: dict[tuple[int, int], BlockTiming] = {}
+        self._by_address: dict[int, list[BlockTiming]] = {}  # the blocks entered, longest first
 
     @classmethod
-    def for_board(cls, board: Board, icache: bool) -> CycleModel:
-        return cls(board.core.name, board.flash, icache)
+    def for_board(cls, board: Board, icache: bool, firmware: str | None = None) -> CycleModel:
+        """The model of `board`; given `firmware`, the content hash of the ELF simulated, it
+        shares its costs with the other sessions of that firmware in this process."""
+        core = board.core.name
+        costs = None if firmware is None else _shared_costs(firmware, core, board.flash, icache)
+        return cls(core, board.flash, icache, costs)
 
     def block(self, address: int, size: int, read: CodeReader) -> BlockTiming:
-        """The timing of the block at `address`."""
+        """The timing of the block at `address`, from now on one the session has entered."""
         key = (address, size)
-        if key not in self._blocks:
-            self._blocks[key] = block_timing(self.timing, read(address, size), address)
-        return self._blocks[key]
+        block = self._entered.get(key)
+        if block is None:
+            known = self.costs.blocks
+            if key not in known:
+                known[key] = block_timing(self.timing, read(address, size), address)
+            block = self._entered[key] = known[key]
+            insort(self._by_address.setdefault(address, []), block, key=lambda b: -b.size)
+        return block
 
     def _fetch(self, target: int) -> int:
         return self.fetch_wait if self.flash.origin <= target < self.flash.end else 0
@@ -336,19 +372,20 @@ class CycleModel:
         """The cost of each edge (prev address, address, size); prev 1 means none."""
         edges = list(edges)
         blocks = [self.block(a, s, read) for _, a, s in edges]
-        by_address: dict[int, list[BlockTiming]] = {}
-        for block in sorted(self._blocks.values(), key=lambda b: -b.size):
-            by_address.setdefault(block.address, []).append(block)
-        predicts = self.timing.mispredict is not None
-        out = []
-        for (prev_addr, _, _), cur in zip(edges, blocks, strict=True):
-            prev = _came_from(by_address.get(prev_addr, []), cur.address)
-            penalty = self.edge_penalty(prev, cur)
-            site = prev is not None and predicts and prev.branch == CONDITIONAL
-            out.append(EdgeCost(self._cycles_after(prev, cur, read), penalty,
-                                prev.addresses[-1] if site else None,
-                                site and cur.address == prev.target))
-        return out
+        return [self._edge(_came_from(self._by_address.get(prev, []), cur.address), cur, read)
+                for (prev, _, _), cur in zip(edges, blocks, strict=True)]
+
+    def _edge(self, prev: BlockTiming | None, cur: BlockTiming, read: CodeReader) -> EdgeCost:
+        """The cost of entering `cur` from `prev` (None: from no block)."""
+        key = (None if prev is None else (prev.address, prev.size), cur.address, cur.size)
+        cost = self.costs.edges.get(key)
+        if cost is None:
+            site = (prev is not None and self.timing.mispredict is not None
+                    and prev.branch == CONDITIONAL)
+            cost = self.costs.edges[key] = EdgeCost(
+                self._cycles_after(prev, cur, read), self.edge_penalty(prev, cur),
+                prev.addresses[-1] if site else None, site and cur.address == prev.target)
+        return cost
 
     def _cycles_after(self, prev: BlockTiming | None, cur: BlockTiming, read: CodeReader) -> int:
         """Cycles of `cur` entered from `prev`.
@@ -359,10 +396,10 @@ class CycleModel:
         """
         if prev is None or prev.branch != NONE or cur.address != prev.address + prev.size:
             return cur.cycles
-        key = (prev.address, prev.size + cur.size)
-        if key not in self._joined:
-            self._joined[key] = block_timing(self.timing, read(*key), prev.address).cycles
-        return self._joined[key] - prev.cycles
+        key, joined = (prev.address, prev.size + cur.size), self.costs.joined
+        if key not in joined:
+            joined[key] = block_timing(self.timing, read(*key), prev.address).cycles
+        return joined[key] - prev.cycles
 
     def estimate(
         self, edges: Iterable[tuple[int, int, int, int]], read: CodeReader

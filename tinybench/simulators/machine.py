@@ -38,6 +38,7 @@ from tinybench.analysis.profile import FunctionMap, by_function, stretches
 from tinybench.artifacts import DataAccess, SimResult
 from tinybench.boards import Board
 from tinybench.errors import SimulationError
+from tinybench.paths import content_hash
 from tinybench.simulators.cycles import CycleModel, FlashDataTiming, Tally, disassembler
 from tinybench.simulators.devices import (
     DWT_PAGE,
@@ -78,10 +79,11 @@ class Machine:
         from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, arm_const
 
         self.elf, self.board, self.uart = Path(elf), board, uart
-        self.functions = FunctionMap.from_elf(self.elf)
+        firmware = content_hash(self.elf)  # sessions of one firmware share what its code gives
+        self.functions = FunctionMap.from_elf(self.elf, firmware)
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
-        self.models = {on: CycleModel.for_board(board, icache=on) for on in (False, True)}
+        self.models = {on: CycleModel.for_board(board, on, firmware) for on in (False, True)}
         self.tallies: dict[int, Tally] = {}
         self.order = np.zeros(0, np.int64)  # used table slots, in the order tallies know them
         self.pages = Pages()
