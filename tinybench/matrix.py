@@ -3,6 +3,7 @@ processes, resumable."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -17,6 +18,7 @@ from tinybench.pipeline import Stages, run
 from tinybench.results import Record, append_records, latest, load_records
 from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS, Key, RunSpec
 from tinybench.tasks import TASKS
+from tinybench.toolchain import JOBS
 from tinybench.workers import in_workers
 
 Progress = Callable[[int, int, RunSpec, str], None]
@@ -100,8 +102,9 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
     Returns the records and the skipped specs with their reasons, both in the order of `specs`
     whatever order the runs finished in. `progress` hears of each run as it starts ("running")
     and ends, with the run's 1-based place in `specs`. With `jobs` > 1 the runs go to that many
-    worker processes (started by a fork server: TensorFlow and Unicorn do not survive a fork of
-    a process that has used them), and `runner` must be picklable. An interruption (Ctrl-C)
+    worker processes, started by a fork server (TensorFlow and Unicorn do not survive a fork of
+    a process that has used them), whose builds share the jobs (`jobs` // workers objects at a
+    time each), and `runner` must be picklable. An interruption (Ctrl-C)
     stops the workers, raises MatrixInterrupted and loses nothing that finished: every record
     is already in the results file, and with `resume` a spec whose newest record there is "ok"
     is taken from the file instead of run again.
@@ -130,8 +133,10 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
 
     try:
         if jobs > 1 and len(pending) > 1:
-            in_workers(partial(timed, runner), specs, pending, min(jobs, len(pending)), started,
-                       finished, [spec.label for spec in specs], preload=["tinybench.pipeline"])
+            workers = min(jobs, len(pending))
+            in_workers(partial(_in_worker, max(1, jobs // workers), runner), specs, pending,
+                       workers, started, finished, [spec.label for spec in specs],
+                       preload=["tinybench.pipeline"])
         else:
             for index in pending:
                 started(index)
@@ -155,6 +160,13 @@ def timed(runner: Runner, spec: RunSpec) -> Outcome:
     except ToolNotFoundError as error:
         return error
     return replace(record, seconds=round(time.monotonic() - start, 2))
+
+
+def _in_worker(compiles: int, runner: Runner, spec: RunSpec) -> Outcome:
+    """`timed` in a worker process, whose builds compile `compiles` objects at a time: the
+    workers share the jobs, so that compilers do not outnumber the cores."""
+    os.environ[JOBS] = str(compiles)
+    return timed(runner, spec)
 
 
 def _finished(results: Path) -> dict[Key, Record]:

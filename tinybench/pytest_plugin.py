@@ -17,6 +17,7 @@ controller reads both at the end, so that results, report and gate cover the who
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from tinybench.options import (
 from tinybench.reports.thresholds import Threshold, thresholds_from_options
 from tinybench.results import Record, append_records, load_records
 from tinybench.spec import Key
-from tinybench.toolchain import build_jobs
+from tinybench.toolchain import JOBS, build_jobs
 
 if TYPE_CHECKING:
     from tinybench.reports.compare import Outcome, Regression
@@ -145,8 +146,11 @@ def _worker_input(config: pytest.Config) -> dict | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if getattr(config.option, "numprocesses", None) and _worker_input(config) is None:
+    worker = _worker_input(config)
+    if getattr(config.option, "numprocesses", None) and worker is None:
         config.stash[_SHARED] = Path(tempfile.mkdtemp(prefix="tinybench-xdist-"))
+    if worker is not None and JOBS not in os.environ:  # the workers' builds share the cores
+        os.environ[JOBS] = str(max(1, (os.cpu_count() or 1) // worker.get("workercount", 1)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

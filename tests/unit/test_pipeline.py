@@ -23,6 +23,7 @@ from tinybench.paths import content_hash
 from tinybench.pipeline import Measured, Stage, StageFailed, Stages, prepare, run
 from tinybench.results import load_records
 from tinybench.spec import RunSpec
+from tinybench.toolchain import build_jobs
 
 
 class FakeBackend:
@@ -233,3 +234,16 @@ def test_a_missing_toolchain_skips_the_run_with_the_install_hint(stages):
                                   runner=partial(run, stages=absent))
     assert records == []
     assert "apt-get install gcc-arm-none-eabi" in skipped[0][1]
+
+
+def _compiles(spec: RunSpec):
+    """A runner that reports, as its skip reason, how many objects its builds would compile."""
+    raise ToolNotFoundError(str(build_jobs()))
+
+
+def test_workers_share_the_jobs_among_their_builds():
+    specs = [RunSpec("kws01", "fine", board) for board in ("stm32f746", "nrf52840", "l4")]
+    _, skipped = run_matrix(specs, runner=_compiles, jobs=2)  # 2 workers: one object each
+    assert [reason for _, reason in skipped] == ["1", "1", "1"]
+    _, skipped = run_matrix(specs[:2], runner=_compiles, jobs=5)  # 2 workers share 5
+    assert [reason for _, reason in skipped] == ["2", "2"]
