@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ def _work(function: Callable[[Any], Any], items: Sequence[Any], todo: multiproce
           events: multiprocessing.Queue) -> None:
     """A worker: call `function` on the items whose places arrive on `todo` until None;
     report on `events`."""
+    threading.Thread(target=_stop_when_orphaned, daemon=True).start()
     try:
         for index in iter(todo.get, None):
             events.put((index, "started", None))
@@ -77,6 +79,18 @@ def _work(function: Callable[[Any], Any], items: Sequence[Any], todo: multiproce
             events.put((index, "finished", result))
     except KeyboardInterrupt:  # the main process stops the others and says what was left
         events.cancel_join_thread()  # so exit at once, even with reports nobody will read
+
+
+def _stop_when_orphaned() -> None:
+    """Stop this worker once the main process has ended: one killed outright leaves no worker
+    running on."""
+    main = multiprocessing.parent_process()
+    if main is None:
+        return
+    main.join()  # returns when the main process ends (the end of a pipe it holds closes)
+    os.kill(os.getpid(), signal.SIGINT)  # stops its tools, as Ctrl-C does
+    time.sleep(5)
+    os._exit(1)  # SIGINT is ignored here, or stopping hung
 
 
 def _check_alive(workers: list[BaseProcess], names: Sequence[str], left: set[int]) -> None:

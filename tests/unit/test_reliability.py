@@ -312,6 +312,34 @@ def test_ctrl_c_stops_the_worker_processes_and_keeps_what_finished(tmp_path):
             os.kill(pid, 0)
 
 
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        return " (Z) " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:5]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_of_a_main_process_killed_outright_stop_too(tmp_path):
+    (tmp_path / "hanging.py").write_text(_HANGING_RUNNER)
+    results, pids = tmp_path / "results.jsonl", tmp_path / "pids"
+    env = {**os.environ, "PIDS": str(pids),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    child = subprocess.Popen([sys.executable, "-c", _IN_WORKERS, results], env=env,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(pids.read_text().split() if pids.exists() else []) < 3:
+        assert time.monotonic() < deadline, "the workers did not start their runs"
+        time.sleep(0.05)
+    child.kill()  # SIGKILL: no chance to stop its workers
+    child.wait()
+    workers = {int(pid) for pid in pids.read_text().split()}
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _running(pid)]
+
+
 def test_ctrl_c_keeps_finished_records_and_a_resumed_run_does_only_the_rest(tmp_path,
                                                                             monkeypatch):
     results = tmp_path / "results.jsonl"
