@@ -283,13 +283,20 @@ sys.exit(cli.main(["run", "--task", "ad01,kws01", "--backend", "tvm",
 """
 
 
-def test_ctrl_c_stops_the_worker_processes_and_keeps_what_finished(tmp_path):
-    (tmp_path / "hanging.py").write_text(_HANGING_RUNNER)
-    results, pids = tmp_path / "results.jsonl", tmp_path / "pids"
+def _hanging_matrix(folder: Path, stderr: int) -> tuple[subprocess.Popen, Path, Path]:
+    """`tinybench run -j 2` of four hanging runs (all but the first) in a new process; it,
+    its results file and the file its workers write their pids to."""
+    (folder / "hanging.py").write_text(_HANGING_RUNNER)
+    results, pids = folder / "results.jsonl", folder / "pids"
     env = {**os.environ, "PIDS": str(pids),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+           "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
     child = subprocess.Popen([sys.executable, "-c", _IN_WORKERS, results], env=env,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=stderr, text=True)
+    return child, results, pids
+
+
+def test_ctrl_c_stops_the_worker_processes_and_keeps_what_finished(tmp_path):
+    child, results, pids = _hanging_matrix(tmp_path, subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while not results.exists() and time.monotonic() < deadline:
@@ -321,12 +328,7 @@ def _running(pid: int) -> bool:
 
 
 def test_workers_of_a_main_process_killed_outright_stop_too(tmp_path):
-    (tmp_path / "hanging.py").write_text(_HANGING_RUNNER)
-    results, pids = tmp_path / "results.jsonl", tmp_path / "pids"
-    env = {**os.environ, "PIDS": str(pids),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    child = subprocess.Popen([sys.executable, "-c", _IN_WORKERS, results], env=env,
-                             stderr=subprocess.DEVNULL)
+    child, _, pids = _hanging_matrix(tmp_path, subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(pids.read_text().split() if pids.exists() else []) < 3:
         assert time.monotonic() < deadline, "the workers did not start their runs"
