@@ -119,11 +119,11 @@ class Machine:
             if regs.base in (DWT_PAGE, SCS_PAGE):  # registers that read the time: note which
                 read, write = self._noting(regs.base, read), self._noting(regs.base, write)
             uc.mmio_map(regs.base, PAGE, read, None, write, None)
-        self.native_uart = NativeUart(uc, self.uart)
         devices = {*self.pages, board.uart.base}
         if len(devices) == len(self.pages):
             raise ValueError(f"{board.name}: the UART's page at 0x{board.uart.base:08x} is also "
                              "another device's")
+        self.native_uart = NativeUart(uc, self.uart)
         for base, size in (PERIPHERALS, PPB):
             start = base
             for page in sorted(p for p in devices if base <= p < base + size):
