@@ -61,8 +61,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 def _add_jobs(p: argparse.ArgumentParser, what: str = "runs") -> None:
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help=f"{what} at a time, each in its own worker process, and objects each "
-                        f"build compiles at a time (default: one per core, {os.cpu_count()} "
+                   help=f"{what} at a time, each in its own worker process, their builds "
+                        f"sharing as many compilers (default: one per core, {os.cpu_count()} "
                         "here); 1 does one thing at a time, in this process")
 
 

@@ -18,7 +18,7 @@ from tinybench.pipeline import Stages, run
 from tinybench.results import Record, append_records, latest, load_records
 from tinybench.spec import DEFAULT_WEIGHTS, WEIGHTS, Key, RunSpec
 from tinybench.tasks import TASKS
-from tinybench.toolchain import JOBS
+from tinybench.toolchain import JOBS, shared_jobs
 from tinybench.workers import in_workers
 
 Progress = Callable[[int, int, RunSpec, str], None]
@@ -134,7 +134,7 @@ def run_matrix(specs: list[RunSpec], results: Path | None = None, progress: Prog
     try:
         if jobs > 1 and len(pending) > 1:
             workers = min(jobs, len(pending))
-            in_workers(partial(_in_worker, max(1, jobs // workers), runner), specs, pending,
+            in_workers(partial(_in_worker, shared_jobs(jobs, workers), runner), specs, pending,
                        workers, started, finished, [spec.label for spec in specs],
                        preload=["tinybench.pipeline"])
         else:

@@ -37,7 +37,7 @@ from tinybench.options import (
 from tinybench.reports.thresholds import Threshold, thresholds_from_options
 from tinybench.results import Record, append_records, load_records
 from tinybench.spec import Key
-from tinybench.toolchain import JOBS, build_jobs
+from tinybench.toolchain import JOBS, build_jobs, shared_jobs
 
 if TYPE_CHECKING:
     from tinybench.reports.compare import Outcome, Regression
@@ -150,7 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "numprocesses", None) and worker is None:
         config.stash[_SHARED] = Path(tempfile.mkdtemp(prefix="tinybench-xdist-"))
     if worker is not None and JOBS not in os.environ:  # the workers' builds share the cores
-        os.environ[JOBS] = str(max(1, (os.cpu_count() or 1) // worker.get("workercount", 1)))
+        os.environ[JOBS] = str(shared_jobs(os.cpu_count() or 1, worker.get("workercount", 1)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

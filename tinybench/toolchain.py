@@ -31,6 +31,12 @@ def build_jobs() -> int:
     return int(value)
 
 
+def shared_jobs(jobs: int, workers: int) -> int:
+    """Objects each build compiles at a time when `workers` processes share `jobs`: compilers
+    never outnumber them."""
+    return max(1, jobs // workers)
+
+
 @dataclass(frozen=True)
 class Toolchain:
     """The tools of one arm-none-eabi installation."""
